@@ -69,24 +69,22 @@ def inv_m(a_m, out_m, one, mod):
 
 
 @njit(cache=True)
-def _batch_inv_chunk(a_m, out_m, lo, hi, one, mod):
+def _batch_inv_chunk(a_m, out_m, prefix_m, lo, hi, one, mod):
     """Montgomery's trick on rows [lo, hi): one inversion, 3 multiplications per element.
-    Zeros are skipped and map to zero. out_m may alias a_m."""
+    Zeros are skipped and map to zero. out_m may alias a_m (prefix_m is scratch)."""
     acc = one
     for i in range(lo, hi):
+        mont.store(prefix_m, i, acc)  # product of the non-zero rows before i
         x = mont.load(a_m, i)
-        if mont.is_zero(x):
-            continue
-        mont.store(out_m, i, acc)  # prefix product before i
-        acc = mont.mul(acc, x, mod)
+        if not mont.is_zero(x):
+            acc = mont.mul(acc, x, mod)
     acc_inv = mont.inv(acc, one, mod)
     for i in range(hi - 1, lo - 1, -1):
         x = mont.load(a_m, i)
         if mont.is_zero(x):
             mont.store(out_m, i, x)
             continue
-        prefix = mont.load(out_m, i)
-        mont.store(out_m, i, mont.mul(prefix, acc_inv, mod))
+        mont.store(out_m, i, mont.mul(mont.load(prefix_m, i), acc_inv, mod))
         acc_inv = mont.mul(acc_inv, x, mod)
 
 
@@ -96,13 +94,14 @@ def batch_inv_m(a_m, out_m, one, mod):
     n = a_m.shape[0]
     if n == 0:
         return
+    prefix_m = np.empty_like(a_m)
     chunks = min(n, 64)
     step = (n + chunks - 1) // chunks
     for c in prange(chunks):
         lo = c * step
         hi = min(n, lo + step)
         if lo < hi:
-            _batch_inv_chunk(a_m, out_m, lo, hi, one, mod)
+            _batch_inv_chunk(a_m, out_m, prefix_m, lo, hi, one, mod)
 
 
 @njit(parallel=True, cache=True)

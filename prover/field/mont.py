@@ -93,7 +93,7 @@ ZERO = _element_tuple(0)
 RAW_ONE = _element_tuple(1)
 
 
-@njit(cache=True)
+@njit(inline="always")
 def _cios_round(v, y, t0, t1, t2, t3, m):
     """One outer iteration of no-carry CIOS: (t + v*y + k*m) / 2^64, k chosen to clear limb 0."""
     c0, c1 = mac(v, y[0], t0, _U64(0))
@@ -108,7 +108,7 @@ def _cios_round(v, y, t0, t1, t2, t3, m):
     return n0, n1, n2, n3 + c1
 
 
-@njit(cache=True)
+@njit(inline="always")
 def reduce_once(t0, t1, t2, t3, m):
     """t - m if t >= m else t, for t < 2m."""
     s0, b = sbb(t0, m[0], _U64(0))
@@ -125,7 +125,7 @@ def reduce_once(t0, t1, t2, t3, m):
     )
 
 
-@njit(cache=True)
+@njit(inline="always")
 def mul(x, y, m):
     """Montgomery product x * y / 2^256 mod m."""
     z = _U64(0)
@@ -136,12 +136,12 @@ def mul(x, y, m):
     return reduce_once(t0, t1, t2, t3, m)
 
 
-@njit(cache=True)
+@njit(inline="always")
 def sqr(x, m):
     return mul(x, x, m)
 
 
-@njit(cache=True)
+@njit(inline="always")
 def add(x, y, m):
     """x + y mod m (inputs reduced; the sum fits in 256 bits since m < 2^255)."""
     s0, c = adc(x[0], y[0], _U64(0))
@@ -151,7 +151,7 @@ def add(x, y, m):
     return reduce_once(s0, s1, s2, s3, m)
 
 
-@njit(cache=True)
+@njit(inline="always")
 def sub(x, y, m):
     """x - y mod m."""
     s0, b = sbb(x[0], y[0], _U64(0))
@@ -167,29 +167,29 @@ def sub(x, y, m):
     return s0, s1, s2, s3
 
 
-@njit(cache=True)
+@njit(inline="always")
 def neg(x, m):
     if (x[0] | x[1] | x[2] | x[3]) == 0:
         return x
     return sub((m[0], m[1], m[2], m[3]), x, m)
 
 
-@njit(cache=True)
+@njit(inline="always")
 def double(x, m):
     return add(x, x, m)
 
 
-@njit(cache=True)
+@njit(inline="always")
 def is_zero(x):
     return (x[0] | x[1] | x[2] | x[3]) == 0
 
 
-@njit(cache=True)
+@njit(inline="always")
 def eq(x, y):
     return x[0] == y[0] and x[1] == y[1] and x[2] == y[2] and x[3] == y[3]
 
 
-@njit(cache=True)
+@njit(inline="always")
 def pow_limbs(x, e, one, m):
     """x^e for an exponent e given as four little-endian uint64 limbs (left-to-right binary)."""
     acc = one
@@ -202,7 +202,7 @@ def pow_limbs(x, e, one, m):
     return acc
 
 
-@njit(cache=True)
+@njit(inline="always")
 def inv(x, one, m):
     """x^-1 by Fermat, x^(m-2); the inverse of 0 is 0 (callers check)."""
     e0, b = sbb(m[0], _U64(2), _U64(0))
@@ -212,13 +212,13 @@ def inv(x, one, m):
     return pow_limbs(x, (e0, e1, e2, e3), one, m)
 
 
-@njit(cache=True)
+@njit(inline="always")
 def load(a, i):
     """Row i of an (n, 4) uint64 array as an element tuple."""
     return a[i, 0], a[i, 1], a[i, 2], a[i, 3]
 
 
-@njit(cache=True)
+@njit(inline="always")
 def store(a, i, x):
     a[i, 0] = x[0]
     a[i, 1] = x[1]

@@ -1,0 +1,243 @@
+"""Fr and Fq: Numba kernels vs their plain-Python twins vs Python ints, field laws, conversions."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from prover import params
+from prover.field import convert, kernels, twin
+from prover.field.kernels import FQ_M, FR_M
+from prover.field.ref import FQ, FR
+
+FIELDS = [(FR_M, FR), (FQ_M, FQ)]
+IDS = ["Fr", "Fq"]
+
+
+def edge_values(m: int) -> list[int]:
+    return [0, 1, 2, m - 1, m - 2, (m - 1) // 2, (m + 1) // 2, 1 << 64, (1 << 192) - 1, 1 << 253]
+
+
+def sample(m: int, n: int, seed: int) -> list[int]:
+    rnd = random.Random(seed)
+    return [v % m for v in edge_values(m)] + [rnd.randrange(m) for _ in range(n)]
+
+
+def elements(m: int):
+    return st.one_of(st.sampled_from([v % m for v in edge_values(m)]), st.integers(0, m - 1))
+
+
+@pytest.mark.parametrize("mf,ref", FIELDS, ids=IDS)
+def test_round_trip_ints(mf, ref):
+    xs = sample(mf.modulus, 200, 1)
+    a_m = convert.to_mont(mf, xs)
+    assert a_m.shape == (len(xs), 4) and a_m.dtype == np.uint64
+    # Montgomery form really is x * 2^256 mod m
+    assert convert.raw_to_ints(a_m) == [x * 2**256 % mf.modulus for x in xs]
+    assert convert.from_mont(mf, a_m) == xs
+
+
+@pytest.mark.parametrize("mf,ref", FIELDS, ids=IDS)
+def test_binary_kernels_vs_ints_and_twins(mf, ref):
+    m = mf.modulus
+    xs = sample(m, 300, 2)
+    ys = list(reversed(sample(m, 300, 3)))
+    a_m, b_m = convert.to_mont(mf, xs), convert.to_mont(mf, ys)
+    cases = [
+        ("add_m", lambda x, y: (x + y) % m),
+        ("sub_m", lambda x, y: (x - y) % m),
+        ("mul_m", lambda x, y: x * y % m),
+    ]
+    for name, expect in cases:
+        out = np.empty_like(a_m)
+        getattr(kernels, name)(a_m, b_m, out, mf.mod)
+        out_twin = np.empty_like(a_m)
+        getattr(twin, name)(a_m, b_m, out_twin, mf.mod)
+        assert np.array_equal(out, out_twin), name
+        assert convert.from_mont(mf, out) == [expect(x, y) for x, y in zip(xs, ys)], name
+
+
+@pytest.mark.parametrize("mf,ref", FIELDS, ids=IDS)
+def test_unary_kernels_vs_ints_and_twins(mf, ref):
+    m = mf.modulus
+    xs = sample(m, 200, 4)
+    a_m = convert.to_mont(mf, xs)
+    for name, expect, extra in [
+        ("neg_m", lambda x: -x % m, ()),
+        ("sqr_m", lambda x: x * x % m, ()),
+        ("inv_m", lambda x: pow(x, -1, m) if x else 0, (mf.one,)),
+        ("batch_inv_m", lambda x: pow(x, -1, m) if x else 0, (mf.one,)),
+    ]:
+        out, out_twin = np.empty_like(a_m), np.empty_like(a_m)
+        fn, fn_twin = getattr(kernels, name), getattr(twin, name)
+        if extra:
+            fn(a_m, out, *extra, mf.mod)
+            fn_twin(a_m, out_twin, *extra, mf.mod)
+        else:
+            fn(a_m, out, mf.mod)
+            fn_twin(a_m, out_twin, mf.mod)
+        assert np.array_equal(out, out_twin), name
+        assert convert.from_mont(mf, out) == [expect(x) for x in xs], name
+
+
+@pytest.mark.parametrize("mf,ref", FIELDS, ids=IDS)
+@pytest.mark.parametrize("e", [0, 1, 2, 3, 65537, 2**64, 2**255 + 12345])
+def test_pow(mf, ref, e):
+    m = mf.modulus
+    xs = sample(m, 30, 5)
+    a_m = convert.to_mont(mf, xs)
+    assert convert.from_mont(mf, mf.pow(a_m, e)) == [pow(x, e, m) for x in xs]
+    out_twin = np.empty_like(a_m)
+    twin.pow_m(a_m, kernels._as_tuple(e), out_twin, mf.one, mf.mod)
+    assert np.array_equal(mf.pow(a_m, e), out_twin)
+
+
+@pytest.mark.parametrize("mf,ref", FIELDS, ids=IDS)
+def test_pow_negative_is_inverse_power(mf, ref):
+    m = mf.modulus
+    xs = [x for x in sample(m, 20, 6) if x]
+    a_m = convert.to_mont(mf, xs)
+    assert convert.from_mont(mf, mf.pow(a_m, -3)) == [pow(x, -3, m) for x in xs]
+
+
+@pytest.mark.parametrize("mf,ref", FIELDS, ids=IDS)
+@pytest.mark.parametrize("n", [0, 1, 2, 63, 64, 65, 1000])
+def test_batch_inverse_sizes_and_zeros(mf, ref, n):
+    m = mf.modulus
+    rnd = random.Random(n)
+    xs = [rnd.randrange(m) for _ in range(n)]
+    for i in range(0, n, 7):
+        xs[i] = 0  # zeros inside the chunks are skipped and map to zero
+    a_m = convert.to_mont(mf, xs)
+    out = np.empty_like(a_m)
+    kernels.batch_inv_m(a_m, out, mf.one, mf.mod)
+    assert convert.from_mont(mf, out) == [pow(x, -1, m) if x else 0 for x in xs]
+    # in place (out aliases the input)
+    kernels.batch_inv_m(a_m, a_m, mf.one, mf.mod)
+    assert np.array_equal(a_m, out)
+    # the checked API refuses a zero
+    if n:
+        with pytest.raises(ZeroDivisionError):
+            mf.batch_inv(convert.to_mont(mf, xs))
+        with pytest.raises(ZeroDivisionError):
+            mf.inv(convert.to_mont(mf, xs))
+    assert ref.batch_inv([x for x in xs if x]) == [pow(x, -1, m) for x in xs if x]
+
+
+@pytest.mark.parametrize("mf,ref", FIELDS, ids=IDS)
+def test_sum_scale_powers(mf, ref):
+    m = mf.modulus
+    xs = sample(m, 100, 7)
+    a_m = convert.to_mont(mf, xs)
+    assert mf.element_int(mf.sum(a_m)) == sum(xs) % m
+    assert mf.sum(a_m) == twin.sum_m(a_m, mf.mod)
+    assert convert.from_mont(mf, mf.scale(a_m, 12345)) == [x * 12345 % m for x in xs]
+    base = 0xDEADBEEF
+    assert convert.from_mont(mf, mf.powers(base, 50)) == [pow(base, i, m) for i in range(50)]
+    out_twin = np.empty((50, 4), np.uint64)
+    twin.powers_m(mf.element(base), 50, mf.one, out_twin, mf.mod)
+    assert np.array_equal(mf.powers(base, 50), out_twin)
+
+
+@settings(deadline=None, max_examples=60)
+@given(data=st.data())
+def test_field_laws_fr(data):
+    _field_laws(FR_M, data)
+
+
+@settings(deadline=None, max_examples=60)
+@given(data=st.data())
+def test_field_laws_fq(data):
+    _field_laws(FQ_M, data)
+
+
+def _field_laws(mf, data):
+    m = mf.modulus
+    x, y, z = (data.draw(elements(m)) for _ in range(3))
+    a, b, c = (convert.to_mont(mf, [v]) for v in (x, y, z))
+
+    def val(arr):
+        return convert.from_mont(mf, arr)[0]
+
+    assert val(mf.mul(a, b)) == val(mf.mul(b, a)) == x * y % m
+    assert val(mf.add(a, b)) == val(mf.add(b, a)) == (x + y) % m
+    assert val(mf.mul(mf.mul(a, b), c)) == val(mf.mul(a, mf.mul(b, c)))
+    assert val(mf.mul(a, mf.add(b, c))) == val(mf.add(mf.mul(a, b), mf.mul(a, c)))
+    assert val(mf.add(a, mf.neg(a))) == 0
+    assert val(mf.sub(a, b)) == val(mf.add(a, mf.neg(b)))
+    assert val(mf.sqr(a)) == val(mf.mul(a, a))
+    if x:
+        assert val(mf.mul(a, mf.inv(a))) == 1
+        assert val(mf.mul(a, mf.batch_inv(a))) == 1
+    # canonical output: every limb pattern is < m
+    assert convert.raw_to_ints(mf.mul(a, b))[0] < m
+
+
+@pytest.mark.parametrize("mf,ref", FIELDS, ids=IDS)
+def test_byte_encodings(mf, ref):
+    m = mf.modulus
+    xs = sample(m, 20, 8)
+    a_m = convert.to_mont(mf, xs)
+    be = convert.mont_to_be32(mf, a_m)
+    assert be == b"".join(x.to_bytes(32, "big") for x in xs)
+    assert np.array_equal(convert.mont_from_be32(mf, be), a_m)
+    le = convert.mont_to_le32(mf, a_m, montgomery=False)
+    assert le == b"".join(x.to_bytes(32, "little") for x in xs)
+    assert np.array_equal(convert.mont_from_le32(mf, le, montgomery=False), a_m)
+    le_m = convert.mont_to_le32(mf, a_m, montgomery=True)
+    assert le_m == b"".join((x * 2**256 % m).to_bytes(32, "little") for x in xs)
+    assert np.array_equal(convert.mont_from_le32(mf, le_m, montgomery=True), a_m)
+
+
+@pytest.mark.parametrize("mf,ref", FIELDS, ids=IDS)
+def test_malformed_inputs_raise(mf, ref):
+    m = mf.modulus
+    with pytest.raises(ValueError, match="out of range"):
+        convert.to_mont(mf, [m])
+    with pytest.raises(ValueError, match="out of range"):
+        convert.to_mont(mf, [-1])
+    with pytest.raises(ValueError, match="canonical"):
+        convert.mont_from_be32(mf, m.to_bytes(32, "big"))
+    with pytest.raises(ValueError, match="canonical"):
+        convert.mont_from_le32(mf, (m + 5).to_bytes(32, "little"), montgomery=True)
+    with pytest.raises(ValueError, match="multiple of 32"):
+        convert.mont_from_be32(mf, b"\x00" * 31)
+    good = convert.to_mont(mf, [1, 2, 3])
+    with pytest.raises(ValueError, match=r"\(n, 4\) uint64"):
+        mf.mul(good, good[:, :3])
+    with pytest.raises(ValueError, match=r"\(n, 4\) uint64"):
+        mf.add(good.astype(np.int64), good)
+    with pytest.raises(ValueError, match="shape mismatch"):
+        mf.mul(good, good[:2])
+    with pytest.raises(ValueError, match="out of range"):
+        mf.element(m)
+    with pytest.raises(TypeError):
+        ref.check(1.5)
+    with pytest.raises(ValueError):
+        ref.check(m)
+
+
+def test_constants_match_independent_sources():
+    # py_ecc's curve constants and generators.
+    from py_ecc import bn128
+
+    assert bn128.field_modulus == params.P
+    assert bn128.curve_order == params.R_ORDER
+    assert (int(bn128.G1[0].n), int(bn128.G1[1].n)) == params.G1_GENERATOR
+    g2 = bn128.G2
+    assert ((g2[0].coeffs[0], g2[0].coeffs[1]), (g2[1].coeffs[0], g2[1].coeffs[1])) == tuple(
+        tuple(int(c) for c in coord) for coord in params.G2_GENERATOR
+    )
+    b2 = bn128.b2
+    assert tuple(int(c) for c in b2.coeffs) == params.TWIST_B
+    # The roots of unity: w_k has order exactly 2^k.
+    for k in (1, 3, 10, 16, 28):
+        w = params.fr_root_of_unity(k)
+        assert pow(w, 1 << k, params.R_ORDER) == 1
+        assert pow(w, 1 << (k - 1), params.R_ORDER) == params.R_ORDER - 1
+    with pytest.raises(ValueError):
+        params.fr_root_of_unity(29)
