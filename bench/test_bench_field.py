@@ -49,16 +49,15 @@ def test_fr_mul_2p20(benchmark, operands, anchor, threads):
     kernels.mul_m(a_m[:8], b_m[:8], out[:8], FR_M.mod)  # JIT warm-up, excluded
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     try:
-        benchmark.pedantic(
-            kernels.mul_m, args=(a_m, b_m, out, FR_M.mod), rounds=10, iterations=1
-        )
+        benchmark.pedantic(kernels.mul_m, args=(a_m, b_m, out, FR_M.mod), rounds=10, iterations=1)
     finally:
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     # Same product as ffjavascript's kernel and as Python ints.
     first = int.from_bytes(bytes.fromhex(anchor["checksum_hex"]), "little")
-    assert first == int(out[0, 0]) | int(out[0, 1]) << 64 | int(out[0, 2]) << 128 | int(
-        out[0, 3]
-    ) << 192
+    assert (
+        first
+        == int(out[0, 0]) | int(out[0, 1]) << 64 | int(out[0, 2]) << 128 | int(out[0, 3]) << 192
+    )
     assert convert.from_mont(FR_M, out[:4]) == [x * y % FR_M.modulus for x, y in zip(xs, ys)][:4]
     ours_ns_core = benchmark.stats.stats.min / N * 1e9 * threads
     theirs = min(anchor["ns_per_mul"])

