@@ -46,8 +46,9 @@ ntt.ntt(xs.copy())
 def _run(script: str, cache_dir: str, *args: str) -> float:
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, PYTHONPATH=str(REPO))
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", script, *args], cwd=REPO, env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", script, *args], cwd=REPO, env=env, check=True, capture_output=True
+    )
     return time.perf_counter() - t0
 
 
@@ -72,8 +73,9 @@ def test_msm_2p10_fresh_process(benchmark, msm_inputs):
     """Cold: empty cache (compiles); warm: a second process on the same cache (loads)."""
     with tempfile.TemporaryDirectory() as cache:
         cold = _run(MSM_SCRIPT, cache, *msm_inputs)
-        warm = benchmark.pedantic(_run, args=(MSM_SCRIPT, cache, *msm_inputs), rounds=3,
-                                  iterations=1)
+        warm = benchmark.pedantic(
+            _run, args=(MSM_SCRIPT, cache, *msm_inputs), rounds=3, iterations=1
+        )
         del warm
         benchmark.extra_info.update(
             cold_process_s=round(cold, 2),
@@ -87,5 +89,6 @@ def test_all_kernels_cold_compile(benchmark):
     with tempfile.TemporaryDirectory() as cache:
         cold = _run(ALL_KERNELS_SCRIPT, cache)
         benchmark.pedantic(_run, args=(ALL_KERNELS_SCRIPT, cache), rounds=1, iterations=1)
-        benchmark.extra_info.update(cold_process_s=round(cold, 2),
-                                    warm_process_s=round(benchmark.stats.stats.min, 2))
+        benchmark.extra_info.update(
+            cold_process_s=round(cold, 2), warm_process_s=round(benchmark.stats.stats.min, 2)
+        )

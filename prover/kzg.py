@@ -27,6 +27,7 @@ from prover.curve.fixed_base_g1 import fixed_base_g1
 from prover.curve.msm import msm_g1
 from prover.field import mont
 from prover.field.kernels import FR_M
+from prover.field.ref import FR
 
 G1Point = tuple[int, int]
 
@@ -119,7 +120,7 @@ def divide_by_linear_twin(coeffs_m, z, quotient_m, mod):
 def open_at(srs: SRS, coeffs_m: np.ndarray, z: int) -> Opening:
     """Evaluate p at z and prove it: W = [(p(X) - p(z)) / (X - z)]_1."""
     _check_coeffs(srs, coeffs_m)
-    z = curve.FR.check(z)
+    z = FR.check(z)
     n = coeffs_m.shape[0]
     quotient_m = np.zeros((max(n - 1, 1), 4), dtype=np.uint64)
     value_t = divide_by_linear_m(coeffs_m, FR_M.element(z), quotient_m, FR_M.mod)
@@ -134,15 +135,17 @@ def verify_opening(
     """e(C - v [1]_1 + z W, [1]_2) * e(-W, [tau]_2) == 1. Validates every input first; returns
     False (never raises) for a malformed or wrong opening."""
     try:
-        curve.validate_g1(commitment)
-        curve.validate_g1(opening.proof)
-        curve.validate_g2(g2_tau)
-        z = curve.FR.check(opening.point)
-        v = curve.FR.check(opening.value)
-    except (ValueError, TypeError):
+        curve.check_g1(commitment)
+        curve.check_g1(opening.proof)
+        curve.check_g2(g2_tau)
+        z = FR.check(opening.point)
+        v = FR.check(opening.value)
+    except (ValueError, TypeError, AttributeError):
         return False
     lhs = curve.g1_add(
         curve.g1_add(commitment, curve.g1_neg(curve.g1_mul(params.G1_GENERATOR, v))),
         curve.g1_mul(opening.proof, z),
     )
-    return curve.pairing_check([(lhs, g2_one), (curve.g1_neg(opening.proof), g2_tau)])
+    return curve.pairing_check(
+        [(lhs, g2_one), (curve.g1_neg(opening.proof), g2_tau)], validate=False
+    )
