@@ -175,7 +175,7 @@ def test_point_ops_hypothesis(k1, k2, z):
     p, q = mul_g(k1), mul_g(k2)
     a = xyzz_t(p, z)
     assert from_xyzz_t(g1.xyzz_add_affine(a, affine_t(q))) == mul_g(k1 + k2)
-    assert from_xyzz_t(g1.xyzz_add(a, xyzz_t(q, z + 1))) == mul_g(k1 + k2)
+    assert from_xyzz_t(g1.xyzz_add(a, xyzz_t(q, z % (P - 1) + 1))) == mul_g(k1 + k2)
     assert from_xyzz_t(g1.xyzz_double(a)) == mul_g(2 * k1)
     assert ints(g1.xyzz_add(a, xyzz_t(q, 2))) == ints(twin_g1.xyzz_add(a, xyzz_t(q, 2)))
 
@@ -392,3 +392,12 @@ def test_fixed_base_window_choice():
     for n in (0, 1, 16, 1 << 10, 1 << 17, 1 << 22):
         assert fb.MIN_WINDOW <= fb.optimal_window(n) <= fb.MAX_WINDOW
     assert fb.optimal_window(1 << 17) > fb.optimal_window(1 << 6)
+
+
+def test_point_ops_scaling_p_minus_1():
+    """Regression: a Jacobian scale factor z = p - 1 (hypothesis found the test's own z + 1 = p)."""
+    p, q = mul_g(5), mul_g(7)
+    a = xyzz_t(p, P - 1)
+    assert from_xyzz_t(g1.xyzz_add_affine(a, affine_t(q))) == mul_g(12)
+    assert from_xyzz_t(g1.xyzz_add(a, xyzz_t(q, P - 1))) == mul_g(12)
+    assert from_xyzz_t(g1.xyzz_double(a)) == mul_g(10)
