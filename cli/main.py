@@ -220,6 +220,41 @@ def demo(k: int, seed: int | None, check_size: int) -> None:
     click.echo(f"  commitment C = {_fmt_point(commit, sep=two_lines)}")
 
 
+# --- snarkjs-shaped groups: each module registers its commands (see its docstring) -------------
+
+
+@zkperp.group(cls=_Group)
+def ptau() -> None:
+    """Powers of tau: make a development SRS, verify a .ptau file."""
+
+
+@zkperp.group(cls=_Group)
+def plonk() -> None:
+    """PLONK: setup a circuit, prove a witness, verify a proof (snarkjs-compatible files)."""
+
+
+@zkperp.group(cls=_Group)
+def zkey() -> None:
+    """PLONK .zkey files: export the verification key, recompute and compare."""
+
+
+@zkey.group("export", cls=_Group)
+def zkey_export() -> None:
+    """Export parts of a .zkey."""
+
+
+def _register_commands() -> None:
+    from cli import prove_cmd, ptau_cmds, setup_cmds, verify_cmd
+
+    ptau_cmds.register(ptau)
+    setup_cmds.register(plonk, zkey, zkey_export)
+    prove_cmd.register(plonk)
+    verify_cmd.register(plonk)
+
+
+_register_commands()
+
+
 def main() -> None:
     """Console-script entry point (``zkperp`` in pyproject.toml)."""
     zkperp(prog_name="zkperp")
