@@ -142,7 +142,7 @@ def test_setup_vk_identical_to_snarkjs_and_zkey_verify(work):
     code, out = run("zkey", "verify", work["build"].r1cs, work["ptau"], d / "snarkjs.zkey")
     assert code == 0, out
     blob = bytearray((d / "snarkjs.zkey").read_bytes())
-    blob[-40] ^= 1  # inside the last SRS point of section 14
+    blob[-40] ^= 1  # inside X_2 (snarkjs writes the header section 2 last)
     (d / "tampered.zkey").write_bytes(bytes(blob))
     code, out = run("zkey", "verify", work["build"].r1cs, work["ptau"], d / "tampered.zkey")
     assert code == 1, out
