@@ -243,13 +243,19 @@ def zkey_export() -> None:
     """Export parts of a .zkey."""
 
 
+@zkperp.group(cls=_Group)
+def circuit() -> None:
+    """Circuits: sizes, gate counts per gadget, witness checks (.zkpc / .r1cs)."""
+
+
 def _register_commands() -> None:
-    from cli import prove_cmd, ptau_cmds, setup_cmds, verify_cmd
+    from cli import circuit_cmds, prove_cmd, ptau_cmds, setup_cmds, verify_cmd
 
     ptau_cmds.register(ptau)
     setup_cmds.register(plonk, zkey, zkey_export)
     prove_cmd.register(plonk)
     verify_cmd.register(plonk)
+    circuit_cmds.register(circuit)
 
 
 _register_commands()
