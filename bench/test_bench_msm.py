@@ -6,8 +6,12 @@ k_i G for random k_i (made with our fixed-base kernel), scalars uniform in Fr. T
 the points as 64-byte affine Montgomery words (its LEM layout) and the scalars as 32-byte
 little-endian canonical words; its result is cross-checked against ours. Each benchmark's
 extra_info holds both times (best of the rounds), their ratio, the window and the thread count;
-``test_msm_profile_2p16`` breaks one MSM into its stages (single thread), to show where the time
-goes. JIT compilation (or loading the Numba cache) is timed apart, in ``jit_warmup_s``.
+``test_msm_bases`` times the fixed-bases MSM (``MSMBases``: the PLONK prover's nine MSMs over
+one SRS) beside the one-shot ``msm_g1``, and each on one thread (CPU time of the thread, which
+a busy machine disturbs less than wall time); ``test_msm_profile_2p16`` breaks one MSM into its
+stages (single thread), to show where the time goes. ``path`` says which accumulation ran:
+"ifma" (eight lanes, AVX-512 IFMA) or "scalar". JIT compilation (or loading the Numba cache)
+is timed apart, in ``jit_warmup_s``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from prover.curve import fixed_base_g1 as fb
 from prover.curve import g1, msm
 from prover.field import mont
 from prover.field.kernels import FR_M
+
+PATH = "ifma" if msm.IFMA else "scalar"
 
 LARGE = os.environ.get("ZKPERP_BENCH_LARGE", "").strip() not in ("", "0")
 SIZES = [12, 14, 16, 18] + ([20] if LARGE else [])
@@ -48,6 +54,7 @@ def jit_warmup_s() -> float:
     pts = fb.fixed_base_g1(params.G1_GENERATOR, tiny)
     msm.msm_g1(pts, tiny)
     msm.msm_g1(pts, tiny, validate=False, window=13, batch=16)
+    msm.msm_g1_bases(msm.MSMBases.prepare(pts), tiny, window=13, batch=16)
     return time.perf_counter() - t0
 
 
@@ -88,6 +95,7 @@ def test_msm_g1(benchmark, bench_out, jit_warmup_s, log_n):
         "n": n,
         "window": window,
         "glv": True,
+        "path": PATH,
         "threads": numba.get_num_threads(),
         "ours_ms": round(ours_ms, 2),
         "validate_ms": round((time.perf_counter() - t0) * 1e3, 2),
@@ -152,9 +160,55 @@ def _mul_chain(x, n):
     return a
 
 
+def _thread_ms(fn, reps: int = 3) -> float:
+    """Best CPU time of the calling thread (for single-thread runs)."""
+    times = []
+    for _ in range(reps):
+        t0 = time.thread_time()
+        fn()
+        times.append(time.thread_time() - t0)
+    return min(times) * 1e3
+
+
+@pytest.mark.parametrize("log_n", [s for s in SIZES if s >= 14])
+def test_msm_bases(benchmark, bench_out, jit_warmup_s, log_n):
+    """MSM over prepared fixed bases (n + 6 bases, an MSM over the first n, like the prover's
+    commitments over its SRS), beside the one-shot msm_g1 on the same data, 2 threads and 1."""
+    points_m, scalars_m, _, _ = msm_data(log_n, bench_out)
+    n = points_m.shape[0] - 6
+    t0 = time.perf_counter()
+    bases = msm.MSMBases.prepare(points_m, validate=False)
+    prepare_ms = (time.perf_counter() - t0) * 1e3
+    result = benchmark.pedantic(
+        msm.msm_g1_bases, args=(bases, scalars_m[:n]), rounds=ROUNDS[log_n], iterations=1
+    )
+    assert result == msm.msm_g1(points_m[:n], scalars_m[:n], validate=False)
+    one_shot = _best_ms(lambda: msm.msm_g1(points_m[:n], scalars_m[:n], validate=False), 3)
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        bases_1t = _thread_ms(lambda: msm.msm_g1_bases(bases, scalars_m[:n]))
+        one_shot_1t = _thread_ms(lambda: msm.msm_g1(points_m[:n], scalars_m[:n], validate=False))
+    finally:
+        numba.set_num_threads(threads)
+    benchmark.extra_info.update(
+        n=n,
+        bases=points_m.shape[0],
+        path=PATH,
+        threads=threads,
+        bases_ms=round(benchmark.stats.stats.min * 1e3, 2),
+        one_shot_ms=round(one_shot, 2),
+        bases_ms_1_thread=round(bases_1t, 2),
+        one_shot_ms_1_thread=round(one_shot_1t, 2),
+        prepare_ms=round(prepare_ms, 2),
+        jit_warmup_s=round(jit_warmup_s, 2),
+    )
+
+
 def test_msm_profile_2p16(benchmark, bench_out, jit_warmup_s):
-    """Where one 2^16-point MSM (default plan: GLV) spends its time, stage by stage on one
-    thread; the benchmark itself times the whole MSM on one thread."""
+    """Where one 2^16-point MSM over prepared bases (default plan: GLV) spends its time, stage
+    by stage on one thread (CPU time of the thread); the benchmark itself times the whole MSM on
+    one thread."""
     points_m, scalars_m, _, _ = msm_data(16, bench_out)
     n = points_m.shape[0]
     m = 2 * n
@@ -164,61 +218,96 @@ def test_msm_profile_2p16(benchmark, bench_out, jit_warmup_s):
     top = msm.WindowPlan.choose(msm.top_window_buckets(c, msm.GLV_BITS), m)
     codes = np.empty((w, m), dtype=np.uint16)
     negative = np.empty(m, dtype=np.bool_)
-    points2 = np.empty((m, 2, 4), dtype=np.uint64)
     threads = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
-
-        def accumulate(p: msm.WindowPlan, j: int):
-            rows = p.buckets * p.replicas
-            b = np.zeros((rows, 2, 4), np.uint64)
-            o = np.empty((rows, 4, 4), np.uint64)
-            h = np.zeros(rows, np.bool_)
-            if p.batch:
-                msm._accumulate_affine(points2, codes[j], p.batch, p.replicas, b, o, h)
-            else:
-                msm._accumulate_xyzz(points2, codes[j], o, h)
-            return b, o, h
-
         mul_ns = _mul_ns()
-        split = _best_ms(lambda: msm.signed_digits_glv_m(scalars_m, True, c, codes, negative))
-        endo = _best_ms(lambda: msm.glv_points_m(points_m, negative, points2))
-        acc_full = _best_ms(lambda: accumulate(plan, 0))
-        b, o, h = accumulate(plan, 0)
-        red_full = _best_ms(lambda: msm._reduce(b, o, h, plan.replicas))
-        acc_top = _best_ms(lambda: accumulate(top, w - 1))
-        bt, ot, ht = accumulate(top, w - 1)
-        red_top = _best_ms(lambda: msm._reduce(bt, ot, ht, top.replicas))
-        validate = _best_ms(lambda: g1.validate_g1_affine_m(points_m))
-        benchmark.pedantic(
-            msm.msm_g1, args=(points_m, scalars_m), kwargs={"validate": False}, rounds=2
-        )
+        prepare = _thread_ms(lambda: msm.MSMBases.prepare(points_m, validate=False), 2)
+        bases = msm.MSMBases.prepare(points_m, validate=False)
+        rows = bases._rows_of(msm.IFMA, True)
+        split = _thread_ms(lambda: msm.signed_digits_glv_m(scalars_m, True, c, codes, negative))
+        if msm.IFMA:
+            acc, red = _profile_ifma(rows, n, codes, negative, w, plan, top)
+        else:
+            acc, red = _profile_scalar(rows, n, codes, negative, w, plan, top)
+        validate = _thread_ms(lambda: g1.validate_g1_affine_m(points_m))
+        benchmark.pedantic(msm.msm_g1_bases, args=(bases, scalars_m), rounds=2)
     finally:
         numba.set_num_threads(threads)
     stages = {
         "glv split + signed digits": split,
-        "phi(P) and signs": endo,
-        "accumulate (batch-affine buckets)": (w - 1) * acc_full + acc_top,
-        "reduce (running sums)": (w - 1) * red_full + red_top,
+        "accumulate (batch-affine buckets)": acc,
+        "reduce (running sums)": red,
     }
     total = sum(stages.values())
     benchmark.extra_info.update(
         n=n,
         window=c,
         windows=w,
+        path=PATH,
         plan_full=str(plan),
         plan_top=str(top),
         mul_ns=round(mul_ns, 1),
-        accumulate_ns_per_point=round(acc_full * 1e6 / m, 1),
-        accumulate_muls_per_point=round(acc_full * 1e6 / m / mul_ns, 2),
-        reduce_ns_per_bucket=round(red_full * 1e6 / plan.buckets, 1),
-        reduce_muls_per_bucket=round(red_full * 1e6 / plan.buckets / mul_ns, 2),
+        accumulate_ns_per_point=round(acc * 1e6 / (m * w), 1),
+        accumulate_muls_per_point=round(acc * 1e6 / (m * w) / mul_ns, 2),
+        reduce_ns_per_bucket=round(red * 1e6 / (w * plan.buckets), 1),
         stage_ms={k: round(v, 2) for k, v in stages.items()},
         stage_share={k: round(v / total, 3) for k, v in stages.items()},
+        prepare_bases_ms_1_thread=round(prepare, 2),
         validate_ms_1_thread=round(validate, 2),
         sum_of_stages_ms_1_thread=round(total, 1),
         jit_warmup_s=round(jit_warmup_s, 2),
     )
+
+
+def _profile_ifma(rows, n, codes, negative, w, plan, top):
+    """(accumulate, reduce) ms of all windows in one group (as one thread runs them)."""
+    plans = [top if j == w - 1 else plan for j in range(w)]
+    offs = np.cumsum([0] + [p.buckets * p.replicas for p in plans]).astype(np.int64)
+    reps = np.array([p.replicas for p in plans], dtype=np.int64)
+
+    def fresh():
+        b = msm._aligned(int(offs[-1]) + 1, msm.ROW_WORDS)
+        b[:] = 0
+        return b, np.empty((b.shape[0], 4, 4), np.uint64), np.zeros(b.shape[0], np.bool_)
+
+    def accumulate():
+        b, o, h = fresh()
+        args = (rows, n, 0, codes, negative, 0, w, offs[:-1].copy(), reps, msm.IFMA_BATCH)
+        msm._accumulate_ifma(*args, b, o, h)
+        return b, o, h
+
+    acc = _thread_ms(accumulate)
+    state = accumulate()
+
+    def reduce():
+        b, o, h = (a.copy() for a in state)
+        for j, p in enumerate(plans):
+            msm._reduce_ifma(b, int(offs[j]), p.buckets, p.replicas, o, h)
+
+    return acc, _thread_ms(reduce)
+
+
+def _profile_scalar(rows, n, codes, negative, w, plan, top):
+    acc = red = 0.0
+    for j, p in ((0, plan), (w - 1, top)):
+        count = w - 1 if j == 0 else 1
+        r = p.buckets * p.replicas
+
+        def accumulate(p=p, j=j, r=r):
+            b, o = np.zeros((r, 2, 4), np.uint64), np.empty((r, 4, 4), np.uint64)
+            h = np.zeros(r, np.bool_)
+            if p.batch:
+                args = (rows, n, 0, codes[j], negative, p.batch, p.replicas, b, o, h)
+                msm._accumulate_affine(*args)
+            else:
+                msm._accumulate_xyzz(rows, n, 0, codes[j], negative, o, h)
+            return b, o, h
+
+        acc += count * _thread_ms(accumulate)
+        b, o, h = accumulate()
+        red += count * _thread_ms(lambda b=b, o=o, h=h, p=p: msm._reduce(b, o, h, p.replicas))
+    return acc, red
 
 
 def test_fixed_base_g1_2p17(benchmark, jit_warmup_s):

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from numba import njit
+from numba import njit, types
+from numba.extending import intrinsic
 
 from prover import params
-from prover.field import convert, kernels, mont, twin
+from prover.field import convert, ifma, kernels, mont, twin
 from prover.field.kernels import FQ_M, FR_M
 from prover.field.ref import FQ, FR
 
@@ -266,3 +267,188 @@ def test_assembly_and_portable_multiplications_agree(mf, ref):
     assert convert.from_mont(mf, out_cios) == [x * y % m for x, y in zip(xs, ys)]
     if not mont.HAVE_ADX:
         pytest.skip("this CPU has no BMI2+ADX: only the portable multiplication exists here")
+
+
+@njit(cache=True)
+def _add_sub_sqr_variants(a_m, b_m, out, one, mod):
+    """Rows 9i..9i+8: add, add_wide, add_i128, sub, sub_wide, sub_i128, sqr, mul_cios(x, x),
+    pow(x, 2) through pow_limbs (which squares with sqr)."""
+    two = (np.uint64(2), np.uint64(0), np.uint64(0), np.uint64(0))
+    for i in range(a_m.shape[0]):
+        x, y = mont.load(a_m, i), mont.load(b_m, i)
+        mont.store(out, 9 * i, mont.add(x, y, mod))
+        mont.store(out, 9 * i + 1, mont.add_wide(x, y, mod))
+        mont.store(out, 9 * i + 2, mont.add_i128(x, y, mod))
+        mont.store(out, 9 * i + 3, mont.sub(x, y, mod))
+        mont.store(out, 9 * i + 4, mont.sub_wide(x, y, mod))
+        mont.store(out, 9 * i + 5, mont.sub_i128(x, y, mod))
+        mont.store(out, 9 * i + 6, mont.sqr(x, mod))
+        mont.store(out, 9 * i + 7, mont.mul_cios(x, x, mod))
+        mont.store(out, 9 * i + 8, mont.pow_limbs(x, two, one, mod))
+
+
+@pytest.mark.parametrize("mf,ref", FIELDS, ids=IDS)
+def test_add_sub_sqr_variants_agree(mf, ref):
+    """The carry-chain add/sub (x86 intrinsics here, i256/i320 elsewhere), the i128 reference,
+    and the squaring block against Python ints, on every pair of edge values (limb boundaries,
+    0, m - 1, m/2) and random elements."""
+    m = mf.modulus
+    edge = [v % m for v in edge_values(m)] + [m - 2**64, 2**64 - 1, 2**128, 2**192 + 1]
+    edge += sample(m, 6, 10)[-6:]
+    xs = [x for x in edge for _ in edge] + sample(m, 500, 11)
+    ys = [y for _ in edge for y in edge] + sample(m, 500, 12)
+    raw_x, raw_y = convert.ints_to_raw(xs, m), convert.ints_to_raw(ys, m)
+    out = np.empty((9 * len(xs), 4), np.uint64)
+    _add_sub_sqr_variants(raw_x, raw_y, out, mf.one, mf.mod)
+    got = convert.raw_to_ints(out)
+    r_inv = pow(2**256, -1, m)
+    for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
+        row = got[9 * i : 9 * i + 9]
+        assert row[0:3] == [(x + y) % m] * 3, (x, y)
+        assert row[3:6] == [(x - y) % m] * 3, (x, y)
+        assert row[6] == row[7] == x * x * r_inv % m, x
+        assert row[8] == x * x * r_inv % m, x
+
+
+# --- eight-lane IFMA arithmetic (prover.field.ifma) ---------------------------------------------
+
+needs_ifma = pytest.mark.skipif(not ifma.HAVE_IFMA, reason="this CPU has no AVX-512 IFMA")
+
+
+def _lane_op(name: str, mod: ifma.Modulus52):
+    """An intrinsic applying one IR builder of prover.field.ifma to 5-row blocks of a (rows, 8)
+    array: out = op(a, b)."""
+
+    @intrinsic
+    def op(typingctx, buf, dst, a, b):
+        def codegen(context, builder, sig, args):
+            aty = sig.args[0]
+            arr, d, x, y = args
+            xa = ifma.load(builder, ifma.row_pointers(context, builder, aty, arr, x))
+            yb = ifma.load(builder, ifma.row_pointers(context, builder, aty, arr, y))
+            if name == "mul":
+                r = ifma.mul(builder, mod, xa, yb)
+            elif name == "mul_lazy":
+                r = ifma.normalize(builder, ifma.mul(builder, mod, xa, yb, normalized=False), False)
+            elif name == "sqr":
+                r = ifma.sqr(builder, mod, xa)
+            elif name == "sub":
+                r = ifma.sub(builder, mod, xa, yb, 4)
+            elif name == "add":
+                r = ifma.add(builder, xa, yb)
+            elif name == "canonical":
+                r = ifma.canonical(builder, mod, xa, 8)
+            else:  # "transpose": rows x .. x + 7 -> out
+                rows = ifma.load(builder, ifma.row_pointers(context, builder, aty, arr, x, 8))
+                r = ifma.transpose8(builder, rows)
+                ptrs = ifma.row_pointers(context, builder, aty, arr, d, 8)
+                ifma.store(builder, ptrs, r)
+                return context.get_dummy_value()
+            ifma.store(builder, ifma.row_pointers(context, builder, aty, arr, d), r)
+            return context.get_dummy_value()
+
+        return types.void(buf, types.intp, types.intp, types.intp), codegen
+
+    return op
+
+
+_OPS = {
+    (mf.modulus, name): _lane_op(name, mod)
+    for mf, mod in ((FQ_M, ifma.FQ52), (FR_M, ifma.FR52))
+    for name in ("mul", "mul_lazy", "sqr", "sub", "add", "canonical", "transpose")
+}
+
+
+def _njit_op(op):
+    @njit
+    def run(buf, d, a, b):
+        op(buf, d, a, b)
+
+    return run
+
+
+@needs_ifma
+@pytest.mark.parametrize("mf,ref", FIELDS, ids=IDS)
+def test_ifma_lane_arithmetic(mf, ref):
+    """mul / sqr (x y / 2^260 mod m, < 2m, for inputs < 8m), sub (x - y + 4m), add, canonical
+    (from < 8m) and the 8 x 8 transpose, lane by lane against Python ints; inputs include the
+    bound values 0, m - 1, 8m - 1 and 2^256 - 1."""
+    m = mf.modulus
+    rnd = random.Random(40)
+    ops = {name: _njit_op(_OPS[(m, name)]) for name in ("mul", "mul_lazy", "sqr", "sub", "add")}
+    canon = _njit_op(_OPS[(m, "canonical")])
+    r_inv = pow(2**260, -1, m)
+    specials = [0, 1, m - 1, m, 2 * m - 1, 4 * m - 1, 8 * m - 1]
+    for _ in range(40):
+        xs = [rnd.choice([rnd.randrange(8 * m), rnd.choice(specials)]) for _lane in range(8)]
+        ys = [rnd.choice([rnd.randrange(4 * m), rnd.choice(specials[:6])]) for _lane in range(8)]
+        buf = np.zeros((16, 8), np.uint64)
+        for lane in range(8):
+            buf[0:5, lane] = ifma.to_limbs52(xs[lane])
+            buf[5:10, lane] = ifma.to_limbs52(ys[lane])
+        for name, fn in ops.items():
+            fn(buf, 10, 0, 5)
+            for lane in range(8):
+                x, y = xs[lane], ys[lane]
+                got = ifma.from_limbs52(buf[10:15, lane])
+                assert all(int(v) < 1 << 52 for v in buf[10:14, lane]), (name, x, y)
+                if name.startswith("mul"):
+                    assert got % m == x * y * r_inv % m and got < 2 * m, (name, x, y)
+                elif name == "sqr":
+                    assert got % m == x * x * r_inv % m and got < 2 * m, (name, x)
+                elif name == "sub":
+                    assert got == x - y + 4 * m, (name, x, y)
+                else:
+                    assert got == x + y, (name, x, y)
+        canon(buf, 10, 0, 0)
+        assert [ifma.from_limbs52(buf[10:15, lane]) for lane in range(8)] == [x % m for x in xs]
+    big = (1 << 256) - 1  # mul's other documented bound: inputs below 2^256
+    buf = np.zeros((16, 8), np.uint64)
+    for lane in range(8):
+        buf[0:5, lane] = ifma.to_limbs52(big - lane)
+        buf[5:10, lane] = ifma.to_limbs52(big - 7 * lane)
+    ops["mul"](buf, 10, 0, 5)
+    for lane in range(8):
+        got = ifma.from_limbs52(buf[10:15, lane])
+        assert got % m == (big - lane) * (big - 7 * lane) * r_inv % m and got < 2 * m
+    rows = np.arange(128, dtype=np.uint64).reshape(16, 8)
+    _njit_op(_OPS[(m, "transpose")])(rows, 8, 0, 0)
+    assert np.array_equal(rows[8:], rows[:8].T)
+
+
+@njit(cache=True)
+def _m52_round_trip(a_m, limbs, back, fr):
+    for i in range(a_m.shape[0]):
+        x = mont.load(a_m, i)
+        v = ifma.fr_to_m52(x) if fr else ifma.fq_to_m52(x)
+        for j in range(5):
+            limbs[i, j] = v[j]
+        mont.store(back, i, ifma.fr_from_m52(v) if fr else ifma.fq_from_m52(v))
+
+
+@njit(cache=True)
+def _from_m52_rows(limbs, out, fr):
+    for i in range(limbs.shape[0]):
+        v = (limbs[i, 0], limbs[i, 1], limbs[i, 2], limbs[i, 3], limbs[i, 4])
+        mont.store(out, i, ifma.fr_from_m52(v) if fr else ifma.fq_from_m52(v))
+
+
+@pytest.mark.parametrize("mf,ref", FIELDS, ids=IDS)
+def test_m52_conversions(mf, ref):
+    """mont form <-> M52 form (x 2^260 mod m, 52-bit limbs) both ways; from_m52 accepts any
+    normalised value below 4m (the kernels' lazily reduced y coordinates). Scalar code: runs on
+    every CPU."""
+    m = mf.modulus
+    mod = ifma.FQ52 if mf is FQ_M else ifma.FR52
+    xs = sample(m, 200, 13)
+    a_m = convert.to_mont(mf, xs)
+    limbs, back = np.empty((len(xs), 5), np.uint64), np.empty_like(a_m)
+    _m52_round_trip(a_m, limbs, back, mf is FR_M)
+    assert np.array_equal(back, a_m)
+    assert [ifma.from_limbs52(r) for r in limbs] == [mod.to_m52(x) for x in xs]
+    wide = [mod.to_m52(x) + k * m for x, k in zip(xs, [0, 1, 2, 3] * 60, strict=False)]
+    assert all(v < 4 * m for v in wide)
+    rows = np.array([ifma.to_limbs52(v) for v in wide], dtype=np.uint64)
+    out = np.empty((len(wide), 4), np.uint64)
+    _from_m52_rows(rows, out, mf is FR_M)
+    assert convert.from_mont(mf, out) == xs[: len(wide)]

@@ -92,6 +92,7 @@ def test_fq_add_sub_neg(a, b):
     assert ints(g1.fq_cond_neg(ta, True)) == ints(mont(-a % P))
     assert ints(g1.fq_cond_neg(ta, False)) == ints(ta)
     assert ints(g1.fq_mul(ta, tb)) == ints(mont(a * b % P))
+    assert ints(g1.fq_sqr(ta)) == ints(mont(a * a % P)) == ints(g1.fq_mul(ta, ta))
     for name in ("fq_add", "fq_sub", "fq_mul"):
         assert ints(getattr(g1, name)(ta, tb)) == ints(getattr(twin_g1, name)(ta, tb))
 

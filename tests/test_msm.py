@@ -1,10 +1,12 @@
 """Pippenger MSM on G1 (prover.curve.msm): against (sum_i k_i s_i) G computed with py_ecc for
 points k_i G of known discrete log, and against the plain-Python twin, for every window size,
-batch-affine and XYZZ bucket paths, conflicts, edge scalars and malformed input."""
+batch-affine and XYZZ bucket paths, the eight-lane IFMA path and the scalar one, conflicts, edge
+scalars, fixed bases (MSMBases, prefixes of them) and malformed input."""
 
 from __future__ import annotations
 
 import random
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -14,10 +16,25 @@ from py_ecc import optimized_bn128 as bn
 
 from prover import params
 from prover.curve import g1, msm, twin_g1
-from prover.field import convert
+from prover.field import convert, ifma
 from prover.field.kernels import FR_M
 
 R = params.R_ORDER
+needs_ifma = pytest.mark.skipif(not ifma.HAVE_IFMA, reason="this CPU has no AVX-512 IFMA")
+# msm.IFMA on (the eight-lane kernels) or off (the scalar batch-affine kernels)
+PATHS = [pytest.param(True, id="ifma", marks=needs_ifma), pytest.param(False, id="scalar")]
+
+
+@contextmanager
+def msm_path(use_ifma: bool):
+    saved = msm.IFMA
+    msm.IFMA = use_ifma and ifma.HAVE_IFMA
+    try:
+        yield
+    finally:
+        msm.IFMA = saved
+
+
 EDGE_SCALARS = [0, 1, 2, R - 1, R - 2, (R - 1) // 2, (R + 1) // 2, 1 << 253, (1 << 128) - 1]
 
 
@@ -92,18 +109,34 @@ def test_every_window(mixed, window, glv):
     assert got == mixed.expected
 
 
+@pytest.mark.parametrize("use_ifma", PATHS)
 @pytest.mark.parametrize("window", [2, 5, 8, 11, 13, 16])
 @pytest.mark.parametrize("batch", [None, 0, 1, 2, 7, 64])
-def test_batch_affine_paths(conflicts, window, batch):
-    """Forced batch sizes (1: a batch per addition; 0: XYZZ buckets) and the replicas that a
-    batch larger than the window's buckets brings."""
-    got = msm.msm_g1(conflicts.points_m, conflicts.scalars_m, window=window, batch=batch)
-    assert got == conflicts.expected
-    if batch in (None, 2):
-        got = msm.msm_g1(
-            conflicts.points_m, conflicts.scalars_m, window=window, batch=batch, glv=False
-        )
+def test_batch_affine_paths(conflicts, window, batch, use_ifma):
+    """Forced batch sizes (1: a batch per addition, 16 on the IFMA path; 0: XYZZ buckets) and
+    the replicas that a batch larger than the window's buckets brings. The IFMA path meets
+    every lane kind here: chords, copies into empty buckets, P + P and P + (-P) in a batch,
+    deferrals, a full queue."""
+    with msm_path(use_ifma):
+        got = msm.msm_g1(conflicts.points_m, conflicts.scalars_m, window=window, batch=batch)
         assert got == conflicts.expected
+        if batch in (None, 2):
+            got = msm.msm_g1(
+                conflicts.points_m, conflicts.scalars_m, window=window, batch=batch, glv=False
+            )
+            assert got == conflicts.expected
+
+
+@needs_ifma
+@pytest.mark.parametrize("glv", [True, False])
+@pytest.mark.parametrize("window", range(msm.MIN_WINDOW, msm.MAX_WINDOW + 1))
+def test_ifma_every_window(mixed, window, glv):
+    """The IFMA path (forced by a batch size) on random, repeated, negated and infinity points
+    with edge scalars, for every window."""
+    with msm_path(True):
+        assert msm.msm_g1(mixed.points_m, mixed.scalars_m, window=window, batch=16, glv=glv) == (
+            mixed.expected
+        )
 
 
 GLV_EDGE = EDGE_SCALARS + [msm.g1.GLV_LAMBDA, R - msm.g1.GLV_LAMBDA, (1 << 127) - 1, 1 << 127]
@@ -192,18 +225,31 @@ def test_against_twin(mixed):
     assert msm.msm_g1(mixed.points_m, mixed.scalars_m, window=5) == twin
 
 
-def test_large_random_against_py_ecc(table):
+@pytest.mark.parametrize("use_ifma", PATHS)
+def test_large_random_against_py_ecc(table, use_ifma):
     """2^11 random multiples of a few points: default plan, and a window whose automatic plan
     is batch-affine."""
     rnd = random.Random(8)
     logs = [rnd.choice(list(table)) for _ in range(1 << 11)]
     case = Case(logs, [rnd.randrange(R) for _ in logs], table)
+    with msm_path(use_ifma):
+        _check_large(case)
+
+
+def _check_large(case: Case) -> None:
     assert msm.msm_g1(case.points_m, case.scalars_m) == case.expected
+    logs = case.logs
     m = 2 * len(logs)
     assert msm.WindowPlan.choose(1 << 10, m).batch
     assert msm.msm_g1(case.points_m, case.scalars_m, window=11) == case.expected
     assert msm.WindowPlan.choose(1 << 10, len(logs)).batch
     assert msm.msm_g1(case.points_m, case.scalars_m, window=11, glv=False) == case.expected
+    bases = msm.MSMBases.prepare(case.points_m)
+    assert msm.msm_g1_bases(bases, case.scalars_m) == case.expected
+    n = len(logs) - 6  # a prefix of the bases, default plan
+    assert msm.msm_g1_bases(bases, case.scalars_m[:n]) == msm.msm_g1(
+        case.points_m[:n], case.scalars_m[:n], glv=False, window=7, batch=0
+    )
 
 
 def test_n_zero_and_one(table):
@@ -275,12 +321,18 @@ def test_combine_windows_against_twin(table):
     st.integers(msm.MIN_WINDOW, msm.MAX_WINDOW),
     st.sampled_from([None, 0, 1, 3, 16]),
     st.booleans(),
+    st.booleans(),
 )
-@settings(deadline=None, max_examples=25)
-def test_msm_hypothesis(table, pairs, window, batch, glv):
+@settings(deadline=None, max_examples=40)
+def test_msm_hypothesis(table, pairs, window, batch, glv, use_ifma):
     case = Case([k for k, _ in pairs], [s for _, s in pairs], table)
-    got = msm.msm_g1(case.points_m, case.scalars_m, window=window, batch=batch, glv=glv)
-    assert got == case.expected
+    with msm_path(use_ifma):
+        got = msm.msm_g1(case.points_m, case.scalars_m, window=window, batch=batch, glv=glv)
+        assert got == case.expected
+        bases = msm.MSMBases.prepare(case.points_m)
+        assert msm.msm_g1_bases(bases, case.scalars_m, window=window, batch=batch) == (
+            case.expected
+        )
 
 
 # --- malformed input ----------------------------------------------------------------------------
@@ -336,3 +388,127 @@ def test_window_choice():
         assert all(msm.windows_for(c, bits) * c >= bits + 1 for c in range(1, 17))
         assert all(msm.top_window_buckets(c, bits) <= 1 << (c - 1) for c in range(1, 17))
     assert msm.WindowPlan.choose(1 << 12, 100).batch == 0  # too few points to fill a batch
+
+
+# --- fixed bases ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def srs_like(table) -> tuple[list[int], np.ndarray]:
+    """70 bases of known discrete log: random multiples, repeats and two points at infinity."""
+    rnd = random.Random(21)
+    keys = list(table)
+    logs = [rnd.choice(keys) for _ in range(64)] + [0, 3, 3, 5, 0, 7]
+    return logs, g1.ints_to_affine_m([table[k] if k else (0, 0) for k in logs])
+
+
+@pytest.mark.parametrize("use_ifma", PATHS)
+def test_bases_prefixes(srs_like, use_ifma):
+    """An MSM over the first n prepared bases, for n = 0 .. all of them (the PLONK prover's
+    n, n + 1, n + 2, n + 6 over one SRS), equals msm_g1 on points[:n], the twin and py_ecc."""
+    logs, points = srs_like
+    rnd = random.Random(22)
+    with msm_path(use_ifma):
+        bases = msm.MSMBases.prepare(points)
+        assert len(bases) == bases.size == len(logs)
+        for n in (0, 1, 2, 17, len(logs) - 6, len(logs) - 1, len(logs)):
+            scalars = [rnd.randrange(R) for _ in range(n)]
+            s_m = convert.to_mont(FR_M, scalars)
+            expected = mul_g(sum(k * s for k, s in zip(logs, scalars, strict=False)))
+            assert msm.msm_g1_bases(bases, s_m) == expected
+            assert msm.msm_g1(points[:n], s_m) == expected
+            assert msm.msm_g1_bases(bases, s_m, window=6, batch=16) == expected  # batch-affine
+            assert msm.msm_g1_bases(bases, s_m, window=9, batch=0) == expected  # XYZZ buckets
+            out_m = msm.msm_g1_bases_m(bases, s_m)
+            assert out_m.shape == (2, 4) and out_m.dtype == np.uint64
+            assert g1.affine_m_to_ints(out_m) == [expected]
+            if 0 < n <= 17:
+                assert twin_g1.msm_g1(points[:n], s_m, window=5) == expected
+
+
+@pytest.mark.parametrize("use_ifma", PATHS)
+def test_bases_edge_scalars(srs_like, use_ifma):
+    """Zero scalars, all scalars equal (every point in the same bucket of every window: P + P
+    and P + (-P) meet in the batches), r - 1, and the edge list."""
+    logs, points = srs_like
+    n = len(logs)
+    with msm_path(use_ifma):
+        bases = msm.MSMBases.prepare(points)
+        for scalars in ([0] * n, [1] * n, [R - 1] * n, [2**127 + 3] * n, (EDGE_SCALARS * 8)[:n]):
+            s_m = convert.to_mont(FR_M, scalars)
+            expected = mul_g(sum(k * s for k, s in zip(logs, scalars, strict=True)))
+            for batch in (None, 1, 64):
+                assert msm.msm_g1_bases(bases, s_m, batch=batch) == expected, (scalars[0], batch)
+            assert msm.msm_g1_bases(bases, s_m, window=16, batch=16) == expected
+
+
+def test_bases_checks(mixed):
+    """prepare validates (unless told not to) and copies; the MSM checks its scalars and their
+    number."""
+    bad = mixed.points_m.copy()
+    bad[6, 1, 0] ^= np.uint64(1)
+    with pytest.raises(ValueError, match=r"points_m\[6\].*not on the curve"):
+        msm.MSMBases.prepare(bad)
+    msm.MSMBases.prepare(bad, validate=False)  # skipped on request
+    with pytest.raises(ValueError, match=r"\(n, 2, 4\) uint64"):
+        msm.MSMBases.prepare(mixed.points_m.reshape(-1, 4))
+    pts = mixed.points_m.copy()
+    bases = msm.MSMBases.prepare(pts)
+    pts[:] = 0  # the bases are a copy
+    assert msm.msm_g1_bases(bases, mixed.scalars_m) == mixed.expected
+    assert not bases.points_m.flags.writeable
+    sc = mixed.scalars_m
+    with pytest.raises(ValueError, match="25 scalars but only 24 prepared bases"):
+        msm.msm_g1_bases(bases, np.vstack([sc, sc[:1]]))
+    with pytest.raises(TypeError, match="MSMBases"):
+        msm.msm_g1_bases(mixed.points_m, sc)
+    with pytest.raises(ValueError, match=r"\(n, 4\) uint64"):
+        msm.msm_g1_bases(bases, sc.astype(np.int64))
+    over = sc.copy()
+    over[4] = np.array(params.to_limbs(R), dtype=np.uint64)
+    with pytest.raises(ValueError, match="canonical Fr"):
+        msm.msm_g1_bases(bases, over)
+    for window in (0, 17):
+        with pytest.raises(ValueError, match="window"):
+            msm.msm_g1_bases(bases, sc, window=window)
+    with pytest.raises(ValueError, match="batch"):
+        msm.msm_g1_bases_m(bases, sc, batch=-1)
+
+
+@needs_ifma
+@pytest.mark.parametrize(
+    "nb,rep,mode",
+    [(64, 1, "random"), (64, 2, "random"), (32, 1, "equal"), (16, 4, "negated"), (8, 1, "empty")],
+)
+def test_ifma_bucket_reduction(table, nb, rep, mode):
+    """The eight-lane running sums (_reduce_ifma) against py_ecc and the scalar _reduce on the
+    same buckets: random ones, all equal (P + P at each lane's second step: the window goes
+    back to the scalar reduction), P and -P alternating, mostly empty; with replicas and a few
+    XYZZ overflow accumulators."""
+    rnd = random.Random(nb * 7 + rep)
+    keys = [k for k in table if k > 40]
+    rows = nb * rep
+    if mode == "random":
+        logs = [rnd.choice(keys) for _ in range(rows)]
+    elif mode == "equal":
+        logs = [5] * rows
+    elif mode == "negated":
+        logs = [9 if r % 2 else R - 9 for r in range(rows)]
+    else:
+        logs = [0] * rows
+        logs[3] = 11
+    ovf_logs = {r: rnd.choice(keys) for r in rnd.sample(range(rows), 3)}
+    aff = g1.ints_to_affine_m([(0, 0) if k == 0 else mul_g(k) for k in logs])
+    buckets = np.zeros((rows + 1, msm.ROW_WORDS), np.uint64)
+    buckets[:rows] = msm._ifma_rows(aff, False)
+    ovf = np.zeros((rows + 1, 4, 4), np.uint64)
+    has_ovf = np.zeros(rows + 1, np.bool_)
+    for r, k in ovf_logs.items():
+        pt = twin_g1.ints_to_affine_m([mul_g(k)])[0]
+        twin_g1.store_xyzz(ovf, r, twin_g1.affine_to_xyzz(pt))
+        has_ovf[r] = True
+    expected_log = sum((r // rep + 1) * (logs[r] + ovf_logs.get(r, 0)) for r in range(rows))
+    scalar = msm._reduce(aff, ovf[:rows], has_ovf[:rows].copy(), rep)
+    got = msm._reduce_ifma(buckets, 0, nb, rep, ovf, has_ovf)
+    for xyzz in (scalar, got):
+        assert g1.affine_tuple_to_int(twin_g1.xyzz_to_affine(xyzz)) == mul_g(expected_log), mode

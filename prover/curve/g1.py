@@ -17,9 +17,8 @@ Affine additions of many independent pairs share one inversion by Montgomery's t
 (P. L. Montgomery, "Speeding the Pollard and elliptic curve methods of factorization", Math.
 Comp. 48, 1987): 3M per element for the inverse, 2M + 1S for the addition.
 
-Fq multiplication is ``prover.field.mont``'s; Fq addition and subtraction are redone here with
-LLVM's x86 carry intrinsics (half the latency of the portable ones; other CPUs fall back to
-``mont.add``/``mont.sub``). The GLV endomorphism phi(x, y) = (beta x, y) = [lambda] P is here
+Fq arithmetic is ``prover.field.mont``'s (multiplication, squaring, and addition/subtraction
+as carry chains). The GLV endomorphism phi(x, y) = (beta x, y) = [lambda] P is here
 too (used by the MSM).
 
 The plain-Python twins, same signatures, are in ``prover.curve.twin_g1``.
@@ -27,14 +26,10 @@ The plain-Python twins, same signatures, are in ``prover.curve.twin_g1``.
 
 from __future__ import annotations
 
-import platform
 from collections.abc import Sequence
 
 import numpy as np
-from llvmlite import ir
 from numba import njit, prange, types
-from numba.core import cgutils
-from numba.extending import intrinsic
 
 from prover import params
 from prover.field import convert, mont
@@ -64,77 +59,21 @@ assert pow(GLV_LAMBDA, 3, params.R_ORDER) == 1 and GLV_LAMBDA != 1
 
 
 # --- Fq arithmetic for the point formulas -------------------------------------------------------
-# Multiplication is prover.field.mont's. Addition and subtraction are written here with LLVM's
-# x86 carry intrinsics (llvm.x86.addcarry.64 / subborrow.64), which compile to ADC/SBB chains:
-# about half the latency of the portable i128 formulation (mont.add / mont.sub), and the point
-# formulas do nearly as many of them as multiplications. Other CPUs use mont.add / mont.sub.
+# prover.field.mont's: the MULX/ADCX/ADOX multiplication and squaring where the CPU has them, and
+# addition/subtraction as carry chains (the point formulas do nearly as many of them as
+# multiplications).
 
-_X86 = platform.machine().lower() in ("x86_64", "amd64")
 _U64 = types.uint64
-_ELEM = types.UniTuple(_U64, 4)
-_MOD = types.UniTuple(_U64, 5)
-_I8 = ir.IntType(8)
-_I64 = ir.IntType(64)
-
-
-def _carry_op(builder, name, carry, a, b):
-    """(carry_out, a +/- b +/- carry) by llvm.x86.addcarry.64 or llvm.x86.subborrow.64."""
-    fnty = ir.FunctionType(ir.LiteralStructType([_I8, _I64]), [_I8, _I64, _I64])
-    res = builder.call(cgutils.get_or_insert_function(builder.module, fnty, name), [carry, a, b])
-    return builder.extract_value(res, 0), builder.extract_value(res, 1)
-
-
-def _chain(builder, name, xs, ys):
-    carry = ir.Constant(_I8, 0)
-    out = []
-    for a, b in zip(xs, ys, strict=True):
-        carry, v = _carry_op(builder, name, carry, a, b)
-        out.append(v)
-    return carry, out
-
-
-@intrinsic
-def _sub_mod_x86(typingctx, x, y, m):
-    """x - y mod m (x, y < m): SBB chain, then m added back under the borrow mask."""
-
-    def codegen(context, builder, signature, args):
-        xs, ys, ms = ([builder.extract_value(v, j) for j in range(4)] for v in args)
-        borrow, diff = _chain(builder, "llvm.x86.subborrow.64", xs, ys)
-        mask = builder.sub(ir.Constant(_I64, 0), builder.zext(borrow, _I64))
-        _, out = _chain(builder, "llvm.x86.addcarry.64", diff, [builder.and_(v, mask) for v in ms])
-        return context.make_tuple(builder, signature.return_type, out)
-
-    return _ELEM(_ELEM, _ELEM, _MOD), codegen
-
-
-@intrinsic
-def _add_mod_x86(typingctx, x, y, m):
-    """x + y mod m (x, y < m < 2^255, so the sum fits in 256 bits): ADC chain, SBB chain for
-    the sum minus m, keep the sum where that borrowed."""
-
-    def codegen(context, builder, signature, args):
-        xs, ys, ms = ([builder.extract_value(v, j) for j in range(4)] for v in args)
-        _, total = _chain(builder, "llvm.x86.addcarry.64", xs, ys)
-        borrow, reduced = _chain(builder, "llvm.x86.subborrow.64", total, ms)
-        keep = builder.icmp_unsigned("!=", borrow, ir.Constant(_I8, 0))
-        out = [builder.select(keep, t, r) for t, r in zip(total, reduced, strict=True)]
-        return context.make_tuple(builder, signature.return_type, out)
-
-    return _ELEM(_ELEM, _ELEM, _MOD), codegen
 
 
 @njit(inline="always")
 def fq_add(x, y):
-    if _X86:
-        return _add_mod_x86(x, y, FQ_MOD)
     return mont.add(x, y, FQ_MOD)
 
 
 @njit(inline="always")
 def fq_sub(x, y):
-    if _X86:
-        return _sub_mod_x86(x, y, FQ_MOD)
-    return fq_sub(x, y)
+    return mont.sub(x, y, FQ_MOD)
 
 
 @njit(inline="always")
@@ -144,7 +83,7 @@ def fq_mul(x, y):
 
 @njit(inline="always")
 def fq_sqr(x):
-    return mont.mul(x, x, FQ_MOD)
+    return mont.sqr(x, FQ_MOD)
 
 
 @njit(inline="always")
