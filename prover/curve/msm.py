@@ -694,6 +694,15 @@ class _Kernel:
         return self.builder.bitcast(self.builder.gep(base, [off]), ifma._V8.as_pointer())
 
 
+def _c_arrays(*tys) -> bool:
+    """Whether the intrinsics' array arguments are C-contiguous 64-bit arrays (they index the
+    raw data)."""
+    return all(
+        isinstance(t, types.Array) and t.layout == "C" and t.dtype in (types.uint64, types.int64)
+        for t in tys
+    )
+
+
 def _all_zero(builder, limbs):
     acc = limbs[0]
     for v in limbs[1:]:
@@ -767,6 +776,8 @@ def _ifma_forward(typingctx, s, buckets, points, slot_row, slot_prow, slot_sign,
             ifma.store(builder, ptrs, new_run)
         return context.get_dummy_value()
 
+    if not _c_arrays(s, buckets, points, slot_row, slot_prow, slot_sign):
+        return None
     return types.void(
         s, buckets, points, slot_row, slot_prow, slot_sign, types.intp, types.intp
     ), codegen
@@ -820,6 +831,8 @@ def _ifma_backward(typingctx, s, buckets, points, slot_row, slot_prow, slot_sign
             ifma.store(builder, ptrs, inv_next)
         return context.get_dummy_value()
 
+    if not _c_arrays(s, buckets, points, slot_row, slot_prow, slot_sign):
+        return None
     return types.void(
         s, buckets, points, slot_row, slot_prow, slot_sign, types.intp, types.intp
     ), codegen
@@ -841,7 +854,7 @@ def _prefetch_row(typingctx, arr, row):
             builder.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 2), ir.Constant(i32, 1)])
         return context.get_dummy_value()
 
-    return types.void(arr, types.intp), codegen
+    return (types.void(arr, types.intp), codegen) if _c_arrays(arr) else None
 
 
 @njit(cache=True)
@@ -1118,6 +1131,8 @@ def _red_madd(typingctx, st, buckets, first_row, lane_stride):
         _or_flag(k, same)
         return context.get_dummy_value()
 
+    if not _c_arrays(st, buckets):
+        return None
     return types.void(st, buckets, types.intp, types.intp), codegen
 
 
@@ -1136,7 +1151,7 @@ def _red_add(typingctx, st):
         _or_flag(k, same)
         return context.get_dummy_value()
 
-    return types.void(st), codegen
+    return (types.void(st), codegen) if _c_arrays(st) else None
 
 
 @intrinsic
@@ -1150,7 +1165,7 @@ def _red_canonical(typingctx, st):
                 ifma.store(builder, p, ifma.canonical(builder, _FQ52, ifma.load(builder, p), 4))
         return context.get_dummy_value()
 
-    return types.void(st), codegen
+    return (types.void(st), codegen) if _c_arrays(st) else None
 
 
 @njit(inline="always")
@@ -1268,7 +1283,10 @@ def window_sums_ifma_m(
     points, n_half, half_off, codes, negative, plan, plan_top, group, batch, out
 ):
     """``window_sums_m`` on M52 point rows (see ``_accumulate_ifma``): windows in groups of
-    ``group`` sharing a bucket array and its batches, groups in parallel."""
+    ``group`` sharing a bucket array and its batches, groups in parallel. ``points``: C-contiguous
+    (N, ROW_WORDS) M52 rows (``points_to_m52``); ``batch`` a positive multiple of 16."""
+    if points.shape[1] != ROW_WORDS or batch <= 0 or batch % _SPAN:
+        raise ValueError("window_sums_ifma_m: points must be (N, 16) rows, batch a multiple of 16")
     w = codes.shape[0]
     groups = (w + group - 1) // group
     for gi in prange(groups):
@@ -1293,6 +1311,8 @@ def points_to_m52(points, glv, out):
     """out[i] = P_i and, with ``glv``, out[n + i] = phi(P_i) = (beta x_i, y_i), as M52 rows
     ((N, 16) uint64: x in words 0..4, y in 8..12, zeros elsewhere; infinity is all zeros)."""
     n = points.shape[0]
+    if out.shape[1] != ROW_WORDS or out.shape[0] < (2 * n if glv else n):
+        raise ValueError("points_to_m52: out must be (n or 2n, 16)")
     for i in prange(n):
         x, y = g1.load_affine(points, i)
         xs = ifma.fq_to_m52(x)
@@ -1356,7 +1376,12 @@ def _window_choice(n: int, window, batch, glv: bool) -> int:
 
 
 def _ifma_rows(points_m: np.ndarray, glv: bool) -> np.ndarray:
-    rows = np.empty(((2 if glv else 1) * points_m.shape[0], ROW_WORDS), dtype=np.uint64)
+    """The points' M52 rows (and with ``glv`` phi(P)'s after them), 64-byte aligned so that no
+    coordinate straddles two cache lines."""
+    count = (2 if glv else 1) * points_m.shape[0]
+    flat = np.empty(count * ROW_WORDS + 8, dtype=np.uint64)
+    start = (-flat.ctypes.data % 64) // 8
+    rows = flat[start : start + count * ROW_WORDS].reshape(count, ROW_WORDS)
     points_to_m52(points_m, glv, rows)
     return rows
 
