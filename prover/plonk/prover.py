@@ -47,13 +47,7 @@ import numpy as np
 
 from prover import params
 from prover.curve import g1
-from prover.curve.msm import msm_g1
-
-try:  # prepared bases (points validated and converted once per key), when prover.curve.msm has them
-    from prover.curve.msm import MSMBases, msm_g1_bases
-except ImportError:  # pragma: no cover - an older prover.curve.msm
-    MSMBases = None
-    msm_g1_bases = None
+from prover.curve.msm import MSMBases, msm_g1, msm_g1_bases
 from prover.field import convert
 from prover.field.kernels import FR_M
 from prover.formats import Proof
@@ -186,7 +180,7 @@ class ProverContext:
     domain4: Domain
     coef: dict[str, np.ndarray]  # the key's coefficient arrays qm..qc, s1..s3 (C, writeable)
     srs_m: np.ndarray  # [tau^i]_1 for i < n + 6, validated
-    bases: Any  # prover.curve.msm.MSMBases of srs_m (None if that module lacks it)
+    bases: MSMBases  # srs_m prepared once (validated, GLV images) for the nine MSMs
     a_map: np.ndarray
     b_map: np.ndarray
     c_map: np.ndarray
@@ -252,7 +246,7 @@ class ProverContext:
             f2.append(b)
         srs_m = np.require(pk.srs_g1_m[: n + 6], np.uint64, ["C", "W"])
         g1.validate_g1_affine_m(srs_m, "proving key SRS")
-        bases = None if MSMBases is None else MSMBases.prepare(srs_m, validate=False)
+        bases = MSMBases.prepare(srs_m, validate=False)
 
         def evals_h(coef: np.ndarray) -> np.ndarray:
             return ntt.ntt(np.array(coef, dtype=np.uint64, order="C"), domain)
@@ -340,10 +334,7 @@ class Timer:
     def msm(self, ctx: ProverContext, scalars_m: np.ndarray) -> G1Point:
         """[p(tau)]_1 for the coefficients scalars_m (Pippenger over the key's SRS)."""
         with self.kernel("msm"):
-            if ctx.bases is not None:
-                out = msm_g1_bases(ctx.bases, scalars_m)
-            else:
-                out = msm_g1(ctx.srs_m[: scalars_m.shape[0]], scalars_m, validate=False)
+            out = msm_g1_bases(ctx.bases, scalars_m)
         self.msm_count += 1
         self.msm_points += scalars_m.shape[0]
         return out
@@ -863,8 +854,5 @@ def warm_up() -> float:
     size = 1 << 12
     pts = fixed_base_g1(params.G1_GENERATOR, FR_M.powers(3, size))
     scalars = FR_M.powers(5, size)
-    if MSMBases is not None:
-        msm_g1_bases(MSMBases.prepare(pts, validate=False), scalars)
-    else:
-        msm_g1(pts, scalars, validate=False)
+    msm_g1_bases(MSMBases.prepare(pts, validate=False), scalars)
     return time.perf_counter() - t0
