@@ -249,13 +249,14 @@ def circuit() -> None:
 
 
 def _register_commands() -> None:
-    from cli import circuit_cmds, prove_cmd, ptau_cmds, setup_cmds, verify_cmd
+    from cli import circuit_cmds, contract_cmds, prove_cmd, ptau_cmds, setup_cmds, verify_cmd
 
     ptau_cmds.register(ptau)
     setup_cmds.register(plonk, zkey, zkey_export)
     prove_cmd.register(plonk)
     verify_cmd.register(plonk)
     circuit_cmds.register(circuit)
+    contract_cmds.register(plonk, zkey_export)
 
 
 _register_commands()
