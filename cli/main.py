@@ -248,8 +248,26 @@ def circuit() -> None:
     """Circuits: sizes, gate counts per gadget, witness checks (.zkpc / .r1cs)."""
 
 
+@zkperp.group(cls=_Group)
+def sequencer() -> None:
+    """The exchange's sequencer: create a database, submit signed requests, cut batches."""
+
+
+@zkperp.group(cls=_Group)
+def batch() -> None:
+    """Batches: show one (prove / verify come with the state-transition circuit)."""
+
+
 def _register_commands() -> None:
-    from cli import circuit_cmds, contract_cmds, prove_cmd, ptau_cmds, setup_cmds, verify_cmd
+    from cli import (
+        circuit_cmds,
+        contract_cmds,
+        prove_cmd,
+        ptau_cmds,
+        sequencer_cmds,
+        setup_cmds,
+        verify_cmd,
+    )
 
     ptau_cmds.register(ptau)
     setup_cmds.register(plonk, zkey, zkey_export)
@@ -257,6 +275,7 @@ def _register_commands() -> None:
     verify_cmd.register(plonk)
     circuit_cmds.register(circuit)
     contract_cmds.register(plonk, zkey_export)
+    sequencer_cmds.register(sequencer, batch)
 
 
 _register_commands()
