@@ -23,8 +23,7 @@ import pytest
 
 from circuits.builder import CircuitBuilder
 from prover import params
-from prover.curve import ref as curve
-from prover.kzg import SRS
+from prover.kzg import KnownTauPowers as _KnownTau
 from prover.plonk.prover import prove
 from prover.plonk.setup import setup
 from prover.plonk.verifier import verify
@@ -37,17 +36,6 @@ pytestmark = pytest.mark.node
 
 R = params.R_ORDER
 N_PUBLIC = (0, 1, 2, 8, 32)
-
-
-class _KnownTau:
-    def __init__(self, power: int, tau: int) -> None:
-        self.power, self.tau = power, tau
-
-    def tau_g1_m(self, count: int):
-        return SRS.insecure_from_tau(count, self.tau).g1_powers_m
-
-    def tau_g2(self, i: int):
-        return curve.g2_mul(params.G2_GENERATOR, pow(self.tau, i, R))
 
 
 def _proven(n_public: int):

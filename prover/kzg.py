@@ -65,6 +65,24 @@ class SRS:
 
 
 @dataclass(frozen=True)
+class KnownTauPowers:
+    """Powers of a KNOWN tau, with the accessors ``prover.plonk.setup`` reads from a ptau
+    (``tau_g1_m``, ``tau_g2``; see ``prover.ptau.Ptau``): for tests and development only, since
+    whoever knows tau can forge proofs. Real keys come from a ceremony's ptau file."""
+
+    power: int
+    tau: int
+
+    def tau_g1_m(self, count: int) -> np.ndarray:
+        """[tau^i]_1 for i < count, (count, 2, 4) affine Fq Montgomery."""
+        return SRS.insecure_from_tau(count, self.tau).g1_powers_m
+
+    def tau_g2(self, i: int) -> tuple:
+        """[tau^i]_2 as ints."""
+        return curve.g2_mul(params.G2_GENERATOR, pow(self.tau, i, params.R_ORDER))
+
+
+@dataclass(frozen=True)
 class Opening:
     point: int  # z
     value: int  # p(z)

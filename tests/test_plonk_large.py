@@ -16,8 +16,7 @@ import pytest
 
 from circuits.builder import CircuitBuilder
 from prover import formats, params
-from prover.curve import ref as curve
-from prover.kzg import SRS
+from prover.kzg import KnownTauPowers as _KnownTau
 from prover.plonk.constraint_system import domain_power
 from prover.plonk.prover import prove
 from prover.plonk.setup import setup
@@ -26,17 +25,6 @@ from prover.zkey import verification_key_json
 
 R = params.R_ORDER
 N_STEPS = 20_000  # 2.5 gates a step on average: ~50,000 rows -> a 2^16 domain
-
-
-class _KnownTau:
-    def __init__(self, power: int, tau: int) -> None:
-        self.power, self.tau = power, tau
-
-    def tau_g1_m(self, count: int):
-        return SRS.insecure_from_tau(count, self.tau).g1_powers_m
-
-    def tau_g2(self, i: int):
-        return curve.g2_mul(params.G2_GENERATOR, pow(self.tau, i, R))
 
 
 @pytest.fixture(scope="module")

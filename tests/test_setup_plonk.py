@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ from prover import params
 from prover.curve import ref as curve
 from prover.field import convert
 from prover.field.kernels import FQ_M, FR_M
-from prover.kzg import SRS
+from prover.kzg import KnownTauPowers as KnownTauPtau
 from prover.plonk.constraint_system import (
     ConstraintSystem,
     domain_power,
@@ -216,20 +215,6 @@ def test_snarkjs_cannot_prove_a_circuit_without_public_signals(golden, tmp_path)
 
 
 # --- without snarkjs: known tau, big domains, the permutation twin ----------------------------
-
-
-@dataclass(frozen=True)
-class KnownTauPtau:
-    """An SRS from a known tau, shaped like prover.ptau.Ptau (for tests only)."""
-
-    power: int
-    tau: int
-
-    def tau_g1_m(self, count: int) -> np.ndarray:
-        return SRS.insecure_from_tau(count, self.tau).g1_powers_m
-
-    def tau_g2(self, i: int):
-        return curve.g2_mul(params.G2_GENERATOR, pow(self.tau, i, R))
 
 
 def sigma_twin(cs: ConstraintSystem, power: int) -> list[list[int]]:

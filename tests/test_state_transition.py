@@ -18,8 +18,7 @@ from circuits.gadgets import babyjubjub as bj
 from circuits.gadgets import eddsa
 from circuits.state_transition import BatchShape, build_batch_circuit, native_pubdata_hash
 from prover import params
-from prover.curve import ref as curve
-from prover.kzg import SRS
+from prover.kzg import KnownTauPowers as _KnownTau
 from prover.plonk.constraint_system import domain_power
 from prover.plonk.prover import prove
 from prover.plonk.setup import setup
@@ -157,17 +156,6 @@ def test_wrong_new_root_and_pubdata_fail(state, circuit1):
     assert _fails(circuit1, {**w.inputs, "new_root": (w.new_root + 1) % R}, "batch/new_root")
     bad = {**w.inputs, "pubdata_hash": (w.inputs["pubdata_hash"] + 1) % R}
     assert _fails(circuit1, bad, "batch/pubdata") == "batch/pubdata"
-
-
-class _KnownTau:
-    def __init__(self, power: int, tau: int) -> None:
-        self.power, self.tau = power, tau
-
-    def tau_g1_m(self, count: int):
-        return SRS.insecure_from_tau(count, self.tau).g1_powers_m
-
-    def tau_g2(self, i: int):
-        return curve.g2_mul(params.G2_GENERATOR, pow(self.tau, i, R))
 
 
 def test_one_slot_trade_batch_proven_and_verified(state, circuit1):

@@ -24,9 +24,8 @@ from click.testing import CliRunner
 
 from circuits.builder import CircuitBuilder
 from prover import formats, params
-from prover.curve import ref as curve
 from prover.formats import Proof
-from prover.kzg import SRS
+from prover.kzg import KnownTauPowers as _KnownTau
 from prover.plonk import prover as plonk_prover
 from prover.plonk.prover import prove
 from prover.plonk.setup import setup
@@ -63,19 +62,6 @@ WORD_NAMES = [f"{n}.{c}" for n in formats.PROOF_POINT_NAMES for c in "xy"] + lis
     formats.PROOF_EVAL_NAMES
 )
 EVAL_WORDS = range(18, 24)
-
-
-class _KnownTau:
-    """An SRS from a known tau (tests only): what ``prover.plonk.setup`` reads from a ptau."""
-
-    def __init__(self, power: int, tau: int) -> None:
-        self.power, self.tau = power, tau
-
-    def tau_g1_m(self, count: int):
-        return SRS.insecure_from_tau(count, self.tau).g1_powers_m
-
-    def tau_g2(self, i: int):
-        return curve.g2_mul(params.G2_GENERATOR, pow(self.tau, i, R))
 
 
 def _circuit(n_public: int):

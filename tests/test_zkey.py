@@ -10,10 +10,9 @@ import pytest
 
 from prover import params
 from prover.binfile import BinFile, encode_binfile
-from prover.curve import ref as curve
 from prover.field import convert
 from prover.field.kernels import FR_M
-from prover.kzg import SRS
+from prover.kzg import KnownTauPowers
 from prover.plonk.constraint_system import ConstraintSystem, from_r1cs
 from prover.plonk.setup import setup
 from prover.poly.domain import Domain
@@ -53,16 +52,6 @@ component main {public [a]} = T();
 """
 
 
-class KnownTau:
-    power = 10
-
-    def tau_g1_m(self, count):
-        return SRS.insecure_from_tau(count, 77777).g1_powers_m
-
-    def tau_g2(self, i):
-        return curve.g2_mul(params.G2_GENERATOR, pow(77777, i, R))
-
-
 def small_cs(n_public: int = 3) -> ConstraintSystem:
     """n_public public rows, then s4 * s5 = s6 and an addition s7 = 2 s4 + 3 s6 (qC = 0: Qc is
     the point at infinity): 8 gates with 3 public signals."""
@@ -74,7 +63,7 @@ def small_cs(n_public: int = 3) -> ConstraintSystem:
 
 @pytest.fixture(scope="module")
 def key():
-    return setup(small_cs(), KnownTau())
+    return setup(small_cs(), KnownTauPowers(10, 77777))
 
 
 @pytest.fixture
@@ -135,7 +124,7 @@ def test_layout(key, zkey_file):
 
 
 def test_no_public_still_one_lagrange_polynomial(tmp_path):
-    pk = setup(small_cs(0), KnownTau())
+    pk = setup(small_cs(0), KnownTauPowers(10, 77777))
     sections = dict(zkey_sections(pk))
     assert len(sections[13]) == 5 * 8 * 32  # max(nPublic, 1)
     write_zkey(pk, tmp_path / "z.zkey")
