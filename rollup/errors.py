@@ -14,6 +14,11 @@ status "refused" and no effect, see ``rollup.state``). Only a malformed L1 reque
 from __future__ import annotations
 
 __all__ = [
+    "MalformedRequestError",
+    "StorageError",
+    "L1QueueError",
+    "OrderNotFoundError",
+    "PostOnlyCrossError",
     "AccountNotLiquidatableError",
     "AccountNotDeleveragableError",
     "BadNonceError",
@@ -231,3 +236,35 @@ class RebuildError(RollupError):
     """Pubdata whose records do not replay on the state (the batch could not be valid)."""
 
     code = "rebuild_failed"
+
+
+class PostOnlyCrossError(RollupError):
+    """A post-only order that would take liquidity (cross the opposite side)."""
+
+    code = "post_only_would_cross"
+
+
+class OrderNotFoundError(RollupError):
+    """A cancel of an order that is not resting in the book."""
+
+    code = "order_not_found"
+
+
+class L1QueueError(RollupError):
+    """An L1 request out of queue order: already included (a repeat) or skipping some."""
+
+    code = "l1_queue_order"
+
+
+class StorageError(RollupError):
+    """The database is missing, not a sequencer's, of another version, changed by another
+    writer, or disagrees with a replay of its own requests."""
+
+    code = "storage"
+
+
+class MalformedRequestError(MalformedTransactionError):
+    """Request JSON that does not parse or has the wrong shape (a missing, unknown or
+    mistyped field)."""
+
+    code = "malformed_request"

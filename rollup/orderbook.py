@@ -66,8 +66,10 @@ from rollup.errors import (
     InsufficientMarginError,
     MalformedTransactionError,
     OrderExpiredError,
+    OrderNotFoundError,
     OrderOverfilledError,
     OrderReplayedError,
+    PostOnlyCrossError,
     PriceOutsideLimitError,
     RollupError,
     UnknownAccountError,
@@ -83,6 +85,7 @@ from rollup.types import (
     RISK_SCALE,
     SIZE_BOUND,
     TIMESTAMP_BOUND,
+    MessageKind,
     Order,
     Side,
     Signature,
@@ -110,20 +113,8 @@ __all__ = [
     "sign_cancel",
 ]
 
-CANCEL_KIND = 5
-"""The signed-message kind of a cancel (after rollup.types.MessageKind's 1..4)."""
-
-
-class PostOnlyCrossError(RollupError):
-    """A post-only order that would take liquidity (cross the opposite side)."""
-
-    code = "post_only_would_cross"
-
-
-class OrderNotFoundError(RollupError):
-    """A cancel of an order that is not resting in the book."""
-
-    code = "order_not_found"
+CANCEL_KIND = int(MessageKind.CANCEL)
+"""The signed-message kind of a cancel (``rollup.types.MessageKind.CANCEL``)."""
 
 
 class TimeInForce(StrEnum):

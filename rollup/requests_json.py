@@ -51,7 +51,9 @@ from typing import Any
 
 from circuits.gadgets import babyjubjub as bj
 from rollup.batch import L1Request, Request
-from rollup.errors import MalformedTransactionError
+from rollup.errors import (
+    MalformedRequestError,
+)
 from rollup.orderbook import CancelOrder, PlaceOrder, TimeInForce
 from rollup.pubdata import TxType, encode_record
 from rollup.types import (
@@ -100,13 +102,6 @@ __all__ = [
 ]
 
 MAX_REQUEST_BYTES = 64 * 1024
-
-
-class MalformedRequestError(MalformedTransactionError):
-    """Request JSON that does not parse or has the wrong shape (a missing, unknown or
-    mistyped field)."""
-
-    code = "malformed_request"
 
 
 # --- field kinds: (parse, encode, JSON Schema) -----------------------------------------------

@@ -78,6 +78,7 @@ from rollup.batch import (
 )
 from rollup.errors import (
     ConfigError,
+    L1QueueError,
     MalformedTransactionError,
     RollupError,
     TimestampError,
@@ -156,12 +157,6 @@ def demo_genesis(timestamp: int, exchange_id: int = 1) -> Genesis:
         oracle_validity=60,
     )
     return Genesis(config, (600 * PRICE_SCALE, 3 * PRICE_SCALE, 150 * PRICE_SCALE), timestamp)
-
-
-class L1QueueError(RollupError):
-    """An L1 request out of queue order: already included (a repeat) or skipping some."""
-
-    code = "l1_queue_order"
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,9 @@ from pathlib import Path
 from typing import Any
 
 from rollup.batch import Batch
-from rollup.errors import RollupError
+from rollup.errors import (
+    StorageError,
+)
 from rollup.pubdata import decode_records
 from rollup.requests_json import dumps, transaction_from_json, transaction_to_json
 from rollup.state import SignatureVerifier, State
@@ -81,13 +83,6 @@ CREATE TABLE batch_txs (
 CREATE TABLE snapshots (
     last_seq INTEGER PRIMARY KEY, n_batches INTEGER NOT NULL, body BLOB NOT NULL);
 """
-
-
-class StorageError(RollupError):
-    """The database is missing, not a sequencer's, of another version, changed by another
-    writer, or disagrees with a replay of its own requests."""
-
-    code = "storage"
 
 
 @dataclass(frozen=True)

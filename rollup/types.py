@@ -219,6 +219,7 @@ class MessageKind(IntEnum):
     WITHDRAWAL = 2
     TRANSFER = 3
     ORACLE_PRICE = 4
+    CANCEL = 5
 
 
 def message_tag(kind: MessageKind, exchange_id: int) -> int:
