@@ -42,10 +42,13 @@ end; 5 = the most chunks of an implemented type, a deposit). ``native_pubdata_ha
 it from the bytes as a contract would (walk the records by their type byte).
 Prover side: 1,403 gates a slot (Poseidon(6) with the output materialised) plus the chunk
 assembly (the splits of fields that straddle a chunk boundary, which double as their range
-checks). Packing the pubdata as public inputs instead costs ~1 gate per 31-byte word in the
-circuit but one public input (an EC scalar multiplication, ~6-7k gas) per word on chain: issue
-F measures the gas side. ``batch_number`` is bound as a public input only (the contract checks
-it); ``timestamp`` drives the expiry checks.
+checks). Measured since (``bench/test_bench_binding_gas.py``): packing the pubdata as public
+inputs instead costs ~1 gate per 31-byte word in the circuit and ~331 execution gas per word on
+chain with our verifier (245 to verify + 86 to rebuild the word from calldata), ~513-663 gas a
+48-byte trade, against ~139k gas a slot for this Poseidon chain recomputed on chain (circomlibjs's
+Poseidon(6) contract): the chain is to be replaced by packed public inputs.
+``batch_number`` is bound as a public input only (the contract checks it); ``timestamp``
+drives the expiry checks.
 
 Gate labels: ``slot<i>/<part>``; the parts of a trade: ``acct_a``/``acct_b`` (leaf hashing and
 Merkle path, ``merkle/root`` fails on a wrong old leaf), ``orders_a``/``orders_b`` (slot
