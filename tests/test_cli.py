@@ -1,8 +1,8 @@
-"""The ``zkperp`` command line: help, version, clean errors (never a traceback), the demo."""
+"""The ``zkperp`` command line: help, version, clean errors (never a traceback), the demo's
+options (the demo itself runs in tests/test_demo.py)."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 
@@ -43,7 +43,7 @@ def test_version():
 def test_demo_help():
     result = invoke("demo", "--help")
     assert result.exit_code == 0, result.output
-    assert "--log-size" in result.output and "--seed" in result.output
+    assert "--seed" in result.output and "--quick" in result.output
 
 
 @pytest.mark.parametrize(
@@ -51,11 +51,11 @@ def test_demo_help():
     [
         ["--no-such-option"],
         ["no-such-command"],
-        ["demo", "--log-size", "0"],
-        ["demo", "--log-size", "99"],
-        ["demo", "--log-size", "twelve"],
         ["demo", "--seed", "-1"],
-        ["demo", "--check-size", "0"],
+        ["demo", "--seed", str(2**64)],
+        ["demo", "--seed", "one"],
+        ["demo", "--quick", "extra"],
+        ["demo", "--log-size", "5"],  # the foundation stage's demo option, gone
         ["demo", "--bogus"],
     ],
 )
@@ -82,29 +82,6 @@ def test_library_value_error_becomes_clean_error(monkeypatch):
     monkeypatch.setenv("ZKPERP_DEBUG", "1")  # the escape hatch re-raises for debugging
     result = CliRunner().invoke(group, ["boom"])
     assert isinstance(result.exception, ValueError)
-
-
-def _curve_kernels_present() -> bool:
-    try:
-        return all(
-            importlib.util.find_spec(name) is not None
-            for name in ("prover.curve.fixed_base_g1", "prover.curve.msm")
-        )
-    except ModuleNotFoundError:  # prover.curve itself is not there yet
-        return False
-
-
-def test_demo_small():
-    """The demo end to end at a small size; a clear error while its kernels are not built yet."""
-    result = invoke("demo", "--log-size", "5", "--seed", "7", "--check-size", "4")
-    assert "Traceback" not in result.output
-    if not _curve_kernels_present():
-        assert_clean_failure(result, 1)
-        assert "not built yet" in result.output
-        return
-    assert result.exit_code == 0, result.output
-    assert "C == p(tau)G1" in result.output and "OK" in result.output
-    assert "seed 7" in result.output
 
 
 def test_console_script_module_entry(repo_root):
