@@ -25,9 +25,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from prover import formats, params
+from prover import formats, kzg, params
 from prover.field import convert
 from prover.field.kernels import FR_M
+from prover.field.mont import FR_MOD
 from prover.plonk import kernels as kern
 from prover.plonk import prover as plonk_prover
 from prover.plonk import verifier
@@ -209,14 +210,16 @@ def test_evaluate6_kernel_matches_twin(chunks):
 
 
 @pytest.mark.parametrize("length", [1, 2, 13])
-def test_div_linear_seq_kernel_matches_twin(length):
+def test_div_linear_sequential_and_chunked_agree(length):
+    """The one-thread division the prover uses on few cores (prover.kzg.divide_by_linear_m)
+    and its twin, against the chunked kernel."""
     rng = random.Random(13 + length)
     p, x = rand_m(length, rng), el(rng.randrange(R))
     q1 = np.zeros((length - 1, 4), dtype=np.uint64)
     q2 = np.zeros((length - 1, 4), dtype=np.uint64)
     q3 = np.zeros((length - 1, 4), dtype=np.uint64)
-    r1 = kern.div_linear_seq_m(p, x, q1)
-    r2 = kern.div_linear_seq_twin(p, x, q2)
+    r1 = kzg.divide_by_linear_m(p, x, q1, FR_MOD)
+    r2 = kzg.divide_by_linear_twin(p, x, q2, FR_MOD)
     r3 = kern.div_linear_m(p, x, q3, 3)
     assert np.array_equal(q1, q2) and np.array_equal(q1, q3)
     assert FR_M.element_int(r1) == FR_M.element_int(r2) == FR_M.element_int(r3)

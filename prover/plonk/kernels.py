@@ -27,8 +27,8 @@ otherwise; scalar arguments are Montgomery tuples (``FR_M.element``). The kernel
   (``plonk_prove.js:computeR``).
 - ``evaluate6_m``: round 4's six evaluations (Horner) in one parallel region.
 - ``div_linear_m``: the quotient of p(X) by (X - x) (synthetic division, the remainder
-  returned), in parallel chunks whose carries are fixed up afterwards (``div_linear_seq_m``:
-  the same on one thread, for few cores, where the chunked form's extra work does not pay).
+  returned), in parallel chunks whose carries are fixed up afterwards (on few cores, where the
+  chunked form's extra work does not pay, the prover uses ``prover.kzg.divide_by_linear_m``).
 """
 
 from __future__ import annotations
@@ -351,19 +351,6 @@ def linearise_m(
         mont.store(out_m, i, acc)
 
 
-@njit(cache=True)
-def div_linear_seq_m(p_m, x, q_m):
-    """``div_linear_m`` on one thread (no parallel region: no thread wake-up), same output."""
-    m = p_m.shape[0] - 1
-    if m <= 0:
-        return _load_or_zero(p_m, 0)
-    acc = _zero()
-    for j in range(m - 1, -1, -1):
-        acc = mont.add(mont.load(p_m, j + 1), mont.mul(x, acc, MOD), MOD)
-        mont.store(q_m, j, acc)
-    return mont.add(mont.load(p_m, 0), mont.mul(x, acc, MOD), MOD)
-
-
 @njit(parallel=True, cache=True)
 def div_linear_m(p_m, x, q_m, chunks):
     """q = p div (X - x) (len(q) = len(p) - 1), returns the remainder p(x). Descending synthetic
@@ -577,10 +564,6 @@ def div_linear_twin(p_m, x, q_m, chunks):
     return _t((_get0(p_m, 0) + xv * acc) % R)
 
 
-def div_linear_seq_twin(p_m, x, q_m):
-    return div_linear_twin(p_m, x, q_m, 1)
-
-
 def evaluate6_twin(p0, p1, p2, p3, p4, p5, xs_m, out_m, chunks):
     for k, p in enumerate((p0, p1, p2, p3, p4, p5)):
         x = _get(xs_m, k)
@@ -595,6 +578,5 @@ TWINS = {
     quotient_m: quotient_twin,
     linearise_m: linearise_twin,
     div_linear_m: div_linear_twin,
-    div_linear_seq_m: div_linear_seq_twin,
     evaluate6_m: evaluate6_twin,
 }

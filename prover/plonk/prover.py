@@ -50,7 +50,9 @@ from prover.curve import g1
 from prover.curve.msm import MSMBases, msm_g1, msm_g1_bases
 from prover.field import convert
 from prover.field.kernels import FR_M
+from prover.field.mont import FR_MOD
 from prover.formats import Proof
+from prover.kzg import divide_by_linear_m
 from prover.plonk import kernels as kern
 from prover.plonk.keys import ProvingKey
 from prover.poly import ntt
@@ -153,7 +155,7 @@ def _div_linear(p_m: np.ndarray, x: int, q_m: np.ndarray) -> tuple:
     ~3x the work of the sequential one), else on one thread."""
     t = _threads()
     if t < 4 or p_m.shape[0] < 1 << 14:
-        return kern.div_linear_seq_m(p_m, _e(x), q_m)
+        return divide_by_linear_m(p_m, _e(x), q_m, FR_MOD)
     return kern.div_linear_m(p_m, _e(x), q_m, 4 * t)
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from prover import params
 from prover.curve.g1 import validate_g1_affine_m
-from prover.curve.msm import msm_g1
+from prover.curve.msm import MSMBases, msm_g1_bases
 from prover.field import convert
 from prover.field.kernels import FR_M
 from prover.plonk.constraint_system import ConstraintSystem, domain_power
@@ -122,8 +122,8 @@ def setup(cs: ConstraintSystem, ptau: PowersOfTau) -> ProvingKey:
     polys = []
     for evals in (*selector_evaluations_m(cs, power), *sigma_evaluations_m(cs, power)):
         polys.append(intt(evals, dom))  # in place: evaluations -> coefficients
-    points = srs[:n]
-    commitments = [msm_g1(points, coeffs, validate=False) for coeffs in polys]
+    bases = MSMBases.prepare(srs[:n], validate=False)  # GLV images etc. once for the 8 MSMs
+    commitments = [msm_g1_bases(bases, coeffs) for coeffs in polys]
 
     vk = VerifyingKey(
         n_public=cs.n_public,
