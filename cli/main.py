@@ -84,6 +84,11 @@ def batch() -> None:
     """Batches: show one (prove / verify come with the state-transition circuit)."""
 
 
+@zkperp.group(cls=_Group)
+def wallet() -> None:
+    """A trader's key: create it, show it, sign orders, cancels, withdrawals and transfers."""
+
+
 def _register_commands() -> None:
     from cli import (
         circuit_cmds,
@@ -94,6 +99,7 @@ def _register_commands() -> None:
         sequencer_cmds,
         setup_cmds,
         verify_cmd,
+        wallet_cmds,
     )
 
     demo_cmd.register(zkperp)
@@ -104,6 +110,7 @@ def _register_commands() -> None:
     circuit_cmds.register(circuit)
     contract_cmds.register(plonk, zkey_export)
     sequencer_cmds.register(sequencer, batch)
+    wallet_cmds.register(wallet)
 
 
 _register_commands()
