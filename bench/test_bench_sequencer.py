@@ -1,8 +1,9 @@
 """The sequencer: matching-engine orders per second, and requests applied per second end to end
 (order book, state with roots, batches, SQLite commits).
 
-Run: ``pytest bench/test_bench_sequencer.py``. The state has the default shape (accounts tree
-of depth 16, order trees of depth 4, the three demo markets) and 256 funded accounts. The order
+Run: ``pytest bench/test_bench_sequencer.py``. The state has the default shape of layout v2 (4-ary
+accounts tree of depth 8, 4-ary order trees of depth 2, the three demo markets; account 0, the
+insurance account, holds key 0) and 256 funded accounts. The order
 stream is random around each market's price: about half of the orders cross (a trade or two
 each), the rest rest; ids increase per account, so a resting order is replaced once its slot
 comes round again.
@@ -78,7 +79,8 @@ def setup():
     keys = _keys(N_ACCOUNTS)
     pubs = [bj.pack_point(eddsa.prv2pub(k)) for k in keys]
     oracle = (eddsa.prv2pub(b"\xee" * 32),)
-    genesis = Genesis(ExchangeConfig(X, DEMO_MARKETS, oracle, 1, 60), PRICES, T0)
+    insurance = eddsa.prv2pub(keys[0])  # account 0 (the insurance account) = key 0
+    genesis = Genesis(ExchangeConfig(X, DEMO_MARKETS, oracle, 1, 60), PRICES, T0, insurance)
     deposits = [L1Request(i, Deposit(p, 0x1000 + i, 10**10)) for i, p in enumerate(pubs)]
     warm = Sequencer(genesis, CONFIG, verifier=Trusting())
     warm.submit_many(deposits, T0 + 1)

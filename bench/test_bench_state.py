@@ -1,19 +1,21 @@
 """rollup.state: trades applied per second with the state root updated (issue D's target:
 >= 1,000 trades/s), and what a trade's signatures cost at intake.
 
-Run: ``pytest bench/test_bench_state.py``. The state has the default shape (accounts tree of
-depth 16, order trees of depth 4, the three demo markets) and 256 or 2048 funded accounts.
-Each round applies ``N_TRADES`` trades between random pairs of accounts, each with two fresh
-orders (the worst case for the order trees: every trade writes two new slots), then computes
-the root once: one batch, every changed node hashed once (``State.flush``).
+Run: ``pytest bench/test_bench_state.py``. The state has the default shape of layout v2
+(4-ary accounts tree of depth 8 = 65,536 leaves, 4-ary order trees of depth 2 = 16 slots, the
+three demo markets; account 0 is the insurance account, here holding key 0 and funded like the
+rest) and 256 or 2048 funded accounts. Each round applies ``N_TRADES`` trades between random
+pairs of accounts, each with two fresh orders (the worst case for the order trees: every trade
+writes two new slots), then computes the root once: one batch, every changed node hashed once
+(``State.flush``).
 
 - ``test_apply_trades_with_root``: the sequencer's hot path. Order signatures are checked
   when the orders arrive (``EdDSAVerifier`` remembers them), so here the verifier accepts the
   already-checked signatures; the per-trade validation, the margin rule, funding settlement,
   the plan/commit and all hashing are timed. ``extra_info`` splits apply and flush.
-- ``test_order_intake``: what each order costs on arrival: its message hash (one Poseidon(9)
-  through ``prehash``'s Numba batch) and one EdDSA-Poseidon verification (pure Python,
-  ``circuits.gadgets.eddsa``).
+- ``test_order_intake``: what each order costs on arrival: its message hash (one Poseidon(2)
+  of the two packed words, through ``prehash``'s Numba batch) and one EdDSA-Poseidon
+  verification (``EdDSAVerifier``: the Numba kernels of ``circuits.gadgets.eddsa_batch``).
 - ``test_apply_trades_verified``: end to end with real signatures checked inside ``apply``
   (nothing remembered), for comparison.
 
@@ -71,8 +73,9 @@ def funded(request):
     keys = _keys(request.param)
     pubs = [eddsa.prv2pub(k) for k in keys]
     oracle = (eddsa.prv2pub(b"\xee" * 32),)
-    config = ExchangeConfig(X, DEMO_MARKETS, oracle, 1, 60)  # depths 16 and 4
-    state = State(Genesis(config, PRICES, T0), verifier=_Checked())
+    config = ExchangeConfig(X, DEMO_MARKETS, oracle, 1, 60)  # 4-ary depths 8 and 2
+    genesis = Genesis(config, PRICES, T0, pubs[0], 0x1000)  # account 0 = key 0 (insurance)
+    state = State(genesis, verifier=_Checked())
     for i, pub in enumerate(pubs):
         state.apply(Deposit(bj.pack_point(pub), 0x1000 + i, 10**10))  # 10,000 USDC each
     state.set_time(T0 + 1)
@@ -128,8 +131,8 @@ def test_apply_trades_with_root(benchmark, funded):
     benchmark.extra_info.update(
         accounts=len(keys),
         trades=N_TRADES,
-        account_depth=16,
-        order_depth=4,
+        account_depth=8,
+        order_depth=2,
         trades_per_s=round(N_TRADES / benchmark.stats.stats.min, 1),
         apply_s=round(best[0], 4),
         flush_s=round(best[1], 4),

@@ -160,6 +160,10 @@ def init(
         click.echo(f"  batch shapes {list(seq.config.shapes)}, pad {seq.config.pad}")
         if genesis_spec == "demo":
             click.echo("  demo oracles: their private keys are public (development only)")
+            click.echo(
+                "  insurance account 0: the development key rollup.types.DEMO_INSURANCE_KEY "
+                "(public; set insurance_pubkey in a genesis file for a deployment)"
+            )
     finally:
         seq.close()
 
@@ -268,7 +272,11 @@ def status(db: str, as_json: bool) -> None:
     )
     click.echo(f"  L1 queue next   {st['l1_queue_next']}")
     click.echo(f"  accounts        {st['accounts']}")
-    click.echo(f"  insurance fund  {_usdc(st['insurance'] // PRICE_SCALE)} USDC")
+    click.echo(
+        f"  insurance fund  {_usdc(st['insurance'] // PRICE_SCALE)} USDC "
+        f"(account 0; dust {st['insurance_dust']}, pending {st['pending_insurance']} "
+        "in 2^-32 quanta)"
+    )
     click.echo(f"  resting orders  {st['resting_orders']}")
     for m in st["markets"]:
         bid = _price(m["best_bid"]) if m["best_bid"] else "-"

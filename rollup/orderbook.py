@@ -14,7 +14,7 @@ margin rule (``rules.margin_ok``) after filling the whole order at its own limit
 paying its whole ``max_fee`` (the worst case for the account, on its settled funding). A
 post-only order that would cross the opposite side is rejected (``PostOnlyCrossError``).
 
-Order ids: an account's order id ``i`` lives in storage slot ``i mod 2^order_depth`` of its
+Order ids: an account's order id ``i`` lives in storage slot ``i mod 4^order_depth`` of its
 order tree (``rollup.state``). The book remembers the highest id it accepted per slot (orders
 and liquidation orders alike) and accepts only a higher one: a replayed order, even one that
 never filled (an IOC, a cancelled order), is rejected (``OrderReplayedError``). A new order in a
@@ -41,10 +41,11 @@ at match time rather than producing an invalid trade:
 
 After matching, an IOC order's remainder is cancelled; a GTC (or post-only) remainder rests.
 
-Cancels are signed by the account (message ``[5 + 256 * exchange_id, account, order_id]``,
-``sign_cancel``) and remove a resting order. A cancel is the operator's promise not to match the
-order any more; an account that does not trust it can make it binding on-chain by filling a
-later order id in the same slot.
+Cancels are signed by the account (M = P1(w0), w0 = tag + account<<40 + order_id<<72 with
+tag = 5 + 256 * exchange_id: ``rollup.types.cancel_message``; ``sign_cancel``) and remove a
+resting order. A cancel is the operator's promise not to match the order any more; an
+account that does not trust it can make it binding on-chain by filling a later order id in the
+same slot.
 
 Time in force is not part of the signed order (``rollup.types.Order``): like StarkEx, the
 signature binds what may settle (size, limit, fee, expiry), and the operator's matching policy
@@ -92,6 +93,7 @@ from rollup.types import (
     SignedOrder,
     Trade,
     Transaction,
+    cancel_message,
     check_int,
     message_hash,
 )
@@ -129,10 +131,6 @@ class PlaceOrder:
 
     order: SignedOrder
     time_in_force: TimeInForce = TimeInForce.GTC
-
-
-def cancel_message(account: int, order_id: int, exchange_id: int) -> tuple[int, ...]:
-    return (CANCEL_KIND + (exchange_id << 8), account, order_id)
 
 
 @dataclass(frozen=True)
@@ -332,7 +330,7 @@ class OrderBook:
     # --- reading ---------------------------------------------------------------------------
 
     def slot(self, order_id: int) -> int:
-        return order_id & ((1 << self.order_depth) - 1)
+        return order_id & ((1 << (2 * self.order_depth)) - 1)
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -392,7 +390,7 @@ class OrderBook:
     def _check_fields(self, state: State, o: object, what: str) -> Order:
         if not isinstance(o, Order):
             raise MalformedTransactionError(f"{what} must be an Order")
-        check_int(o.account, 0, 1 << state.config.account_depth, f"{what}.account")
+        check_int(o.account, 0, state.config.n_accounts, f"{what}.account")
         if not isinstance(o.market, int) or isinstance(o.market, bool):
             raise MalformedTransactionError(f"{what}.market must be an int")
         if not 0 <= o.market < self.n_markets:
@@ -505,7 +503,7 @@ class OrderBook:
         """Remove a resting order on its account's signed request."""
         if not isinstance(request, CancelOrder):
             raise MalformedTransactionError("not a CancelOrder")
-        check_int(request.account, 0, 1 << state.config.account_depth, "account")
+        check_int(request.account, 0, state.config.n_accounts, "account")
         check_int(request.order_id, 0, ORDER_ID_BOUND, "order_id")
         acc = state.account(request.account)
         entry = self._by_id.get((request.account, request.order_id))

@@ -35,8 +35,23 @@ contract refunds a refused deposit and pays nothing for a refused forced withdra
 the request from its queue either way); a refused deposit carries account 0. A trade costs 48
 bytes (Loopring 3.6: 68). Side bytes: 0 buy, 1 sell.
 
-``pack_field_elements`` splits pubdata into 31-byte big-endian field elements, one candidate
-binding to public inputs (issue E chooses and measures the binding).
+Public inputs (layout v2; this module owns the packing, shared with the circuit and
+Rollup.sol through the golden vectors ``tests/vectors/rollup/public_inputs.json``)
+----------------------------------------------------------------------------------------------
+A batch of shape ``n_slots`` publishes exactly ``n_slots`` records (NoOp padding included).
+Each record sits in a *slot* of ``SLOT_BYTES`` = 80 bytes (the largest record, a deposit's 5
+chunks), zero-padded; ``slot_words`` cuts a slot into three big-endian words:
+w0 = bytes 0..30, w1 = bytes 31..61, w2 = bytes 62..79 (each < 2^248 < r). ``public_inputs``::
+
+    [old_root, new_root, batch_number, timestamp, w0(slot 0), w1(slot 0), w2(slot 0), ...]
+
+4 + 3 * n_slots field elements. The contract rebuilds the words from the calldata pubdata by
+walking the records by type byte (chunk counts above), so a proof binds every published byte.
+
+``rebuild`` / ``replay_batches`` replay pubdata onto a state and close every batch with
+``State.end_batch()`` (the insurance account's per-batch update), as the sequencer does.
+``pack_field_elements`` (31-byte words of the whole pubdata) is the earlier candidate binding,
+kept for the benchmarks that compare bindings.
 """
 
 from __future__ import annotations
@@ -45,10 +60,12 @@ from collections.abc import Iterable
 from dataclasses import fields as dc_fields
 from enum import IntEnum
 
+from circuits.gadgets.poseidon import FIELD_MODULUS as FIELD_R
 from rollup.errors import PubdataError, RollupError
 from rollup.state import Backend, State
 from rollup.types import (
     MAX_MARKETS,
+    TIMESTAMP_BOUND,
     DeleverageRecord,
     DepositRecord,
     ForcedWithdrawalRecord,
@@ -65,6 +82,11 @@ from rollup.types import (
 
 __all__ = [
     "CHUNK_BYTES",
+    "SLOT_BYTES",
+    "public_inputs",
+    "record_spans",
+    "replay_batches",
+    "slot_words",
     "TxType",
     "chunks_of",
     "decode_record",
@@ -76,6 +98,7 @@ __all__ = [
 ]
 
 CHUNK_BYTES = 16
+SLOT_BYTES = 80  # the largest record (a deposit, 5 chunks): one public-input slot
 
 
 class TxType(IntEnum):
@@ -287,12 +310,74 @@ def pack_field_elements(data: bytes | bytearray, width: int = 31) -> list[int]:
     return [int.from_bytes(data[i : i + width], "big") for i in range(0, len(data), width)]
 
 
-def rebuild(genesis: Genesis, batches: Iterable[bytes], *, backend: Backend = "numba") -> State:
-    """The state rebuilt from the genesis and the pubdata of every batch, in order (the
-    auditor's path: no signatures, no database). Raises PubdataError or RebuildError (or the
-    rule's own RollupError) naming the batch and record that does not decode or replay."""
-    state = State(genesis, backend=backend)
-    for b, blob in enumerate(batches):
+def record_spans(pubdata: bytes | bytearray | memoryview) -> list[tuple[int, int]]:
+    """(start, end) byte offsets of every record of a batch's pubdata, each decoded strictly
+    (PubdataError for anything that is not a whole sequence of well-formed records)."""
+    data = bytes(pubdata)
+    if len(data) % CHUNK_BYTES:
+        raise PubdataError(f"pubdata length {len(data)} is not a multiple of {CHUNK_BYTES}")
+    spans = []
+    offset = 0
+    while offset < len(data):
+        _, end = decode_record(data, offset)
+        spans.append((offset, end))
+        offset = end
+    return spans
+
+
+def slot_words(record_bytes: bytes | bytearray) -> tuple[int, int, int]:
+    """The three public-input words of one record: the record zero-padded to ``SLOT_BYTES``,
+    w0 = int(r[0:31]), w1 = int(r[31:62]), w2 = int(r[62:80]) (big-endian)."""
+    r = bytes(record_bytes)
+    if len(r) > SLOT_BYTES:
+        raise PubdataError(f"a record of {len(r)} bytes does not fit a {SLOT_BYTES}-byte slot")
+    r += bytes(SLOT_BYTES - len(r))
+    return (
+        int.from_bytes(r[0:31], "big"),
+        int.from_bytes(r[31:62], "big"),
+        int.from_bytes(r[62:80], "big"),
+    )
+
+
+def _field(v: object, what: str, bound: int = 0) -> int:
+    hi = bound or FIELD_R
+    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < hi:
+        raise PubdataError(f"{what} must be an int in [0, {hi}), got {v!r}")
+    return v
+
+
+def public_inputs(
+    old_root: int,
+    new_root: int,
+    batch_number: int,
+    timestamp: int,
+    pubdata: bytes | bytearray,
+    n_slots: int,
+) -> list[int]:
+    """The batch circuit's public inputs (module docstring): [old_root, new_root,
+    batch_number, timestamp] + slot_words of each of the ``n_slots`` records. PubdataError
+    unless ``pubdata`` is exactly ``n_slots`` well-formed records."""
+    if not isinstance(n_slots, int) or isinstance(n_slots, bool) or n_slots < 1:
+        raise PubdataError(f"n_slots must be a positive int, got {n_slots!r}")
+    head = [
+        _field(old_root, "old_root"),
+        _field(new_root, "new_root"),
+        _field(batch_number, "batch_number"),
+        _field(timestamp, "timestamp", TIMESTAMP_BOUND),
+    ]
+    data = bytes(pubdata)
+    spans = record_spans(data)
+    if len(spans) != n_slots:
+        raise PubdataError(f"the pubdata holds {len(spans)} records, the shape {n_slots} slots")
+    for start, end in spans:
+        head += slot_words(data[start:end])
+    return head
+
+
+def replay_batches(state: State, batches: Iterable[bytes], *, first: int = 0) -> State:
+    """Apply the records of each batch's pubdata to ``state`` and close each batch with
+    ``end_batch`` (batches numbered from ``first`` in error messages)."""
+    for b, blob in enumerate(batches, first):
         try:
             records = decode_records(blob)
         except PubdataError as exc:
@@ -302,4 +387,13 @@ def rebuild(genesis: Genesis, batches: Iterable[bytes], *, backend: Backend = "n
                 state.apply_record(record)
             except RollupError as exc:
                 raise type(exc)(f"batch {b}, record {k} ({type(record).__name__}): {exc}") from exc
+        state.end_batch()
     return state
+
+
+def rebuild(genesis: Genesis, batches: Iterable[bytes], *, backend: Backend = "numba") -> State:
+    """The state rebuilt from the genesis and the pubdata of every batch, in order (the
+    auditor's path: no signatures, no database), each batch closed by ``end_batch``. Raises
+    PubdataError or RebuildError (or the rule's own RollupError) naming the batch and record
+    that does not decode or replay."""
+    return replay_batches(State(genesis, backend=backend), batches)

@@ -562,6 +562,8 @@ _GENESIS_FIELDS = (
     "order_depth",
     "prices",
     "timestamp",
+    "insurance_pubkey",
+    "insurance_l1_address",
 )
 
 
@@ -577,12 +579,19 @@ def genesis_to_json(genesis: Genesis) -> dict:
         "order_depth": c.order_depth,
         "prices": list(genesis.prices),
         "timestamp": genesis.timestamp,
+        "insurance_pubkey": [str(genesis.insurance_pubkey[0]), str(genesis.insurance_pubkey[1])],  # type: ignore[index]
+        "insurance_l1_address": str(genesis.insurance_l1_address),
     }
 
 
 def genesis_from_json(d: Any) -> Genesis:
     """A genesis from its JSON (validated: ConfigError for values out of bounds)."""
-    d = _obj(d, "genesis", {f: None for f in _GENESIS_FIELDS})
+    d = _obj(
+        d,
+        "genesis",
+        {f: None for f in _GENESIS_FIELDS},
+        optional=("insurance_pubkey", "insurance_l1_address"),
+    )
     if not isinstance(d["markets"], list) or not isinstance(d["oracle_keys"], list):
         raise MalformedRequestError("genesis: markets and oracle_keys are lists")
     markets = []
@@ -606,7 +615,18 @@ def genesis_from_json(d: Any) -> Genesis:
         account_depth=_int(d["account_depth"], "account_depth"),
         order_depth=_int(d["order_depth"], "order_depth"),
     )
-    genesis = Genesis(config, _int_list(d["prices"], "prices"), _int(d["timestamp"], "timestamp"))
+    ins = d.get("insurance_pubkey")
+    if ins is not None:
+        if not isinstance(ins, list) or len(ins) != 2:
+            raise MalformedRequestError("genesis: insurance_pubkey is a list [x, y]")
+        ins = (_int(ins[0], "insurance_pubkey.x"), _int(ins[1], "insurance_pubkey.y"))
+    genesis = Genesis(
+        config,
+        _int_list(d["prices"], "prices"),
+        _int(d["timestamp"], "timestamp"),
+        ins,
+        _int(d.get("insurance_l1_address", 0), "insurance_l1_address"),
+    )
     genesis.validate()
     return genesis
 

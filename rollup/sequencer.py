@@ -51,8 +51,10 @@ A request whose commit did not happen was never acknowledged. ``Sequencer.open``
 latest snapshot and replays the requests after it at their recorded times with the signature
 checks skipped (they passed when the requests were accepted), re-cutting each stored batch
 where it ends and checking that it comes out identical, and each request's outcome too.
-``state_before(n)`` rebuilds the state a batch starts from out of the pubdata alone (for the
-witness generator).
+``state_before(n)`` gives the state a batch starts from (``Storage.state_before_batch``: a
+snapshot at a batch boundary plus the pubdata after it; for the witness generator). Every cut
+first calls ``State.end_batch()`` (the insurance account's per-batch update), so a batch's
+post-root includes it.
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ from rollup.orderbook import (
     RestingOrder,
     TimeInForce,
 )
-from rollup.pubdata import decode_record, encode_record, encode_records, rebuild
+from rollup.pubdata import decode_record, encode_record, encode_records
 from rollup.requests_json import (
     dumps,
     genesis_from_json,
@@ -416,6 +418,8 @@ class Sequencer:
             "l1_queue_next": self.next_l1,
             "accounts": len(s),
             "insurance": s.insurance,
+            "insurance_dust": s.insurance_dust,
+            "pending_insurance": s.pending_insurance,
             "funding_time": s.funding_time,
             "resting_orders": len(self.book),
             "markets": markets,
@@ -487,10 +491,8 @@ class Sequencer:
         pre-root)."""
         if self.storage is None:
             raise StorageError("an in-memory sequencer keeps no batches")
-        check_int(number, 0, self._open.number + 1, "batch number")
-        state = rebuild(self.genesis, self.storage.pubdata()[:number], backend=self.backend)
-        state.verifier = self.verifier
-        return state
+        check_int(number, 0, self._committed_batches + 1, "batch number")
+        return self.storage.state_before_batch(number, verifier=self.verifier, backend=self.backend)
 
     # --- time --------------------------------------------------------------------------------
 
@@ -535,6 +537,7 @@ class Sequencer:
 
     def _cut(self, timestamp: int, expect: Any = None) -> Batch:
         ob = self._open
+        self.state.end_batch()  # the pending insurance to account 0: part of the post-root
         post_root = self.state.root
         size = padded_size(len(ob.txs), self.config.shapes, self.config.pad)
         records = tuple(ob.records) + (NoopRecord(),) * (size - len(ob.records))
@@ -834,7 +837,7 @@ def _messages(requests: list[Request], x: int) -> Iterable[tuple[int, ...]]:
                 msg = r.message(x)
             else:
                 continue
-        except AttributeError:
+        except (AttributeError, TypeError, RollupError):
             continue
         if all(
             isinstance(v, int) and not isinstance(v, bool) and 0 <= v < FIELD_MODULUS for v in msg

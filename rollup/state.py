@@ -1,52 +1,93 @@
 """The exchange's state: accounts and their order slots in Poseidon Merkle trees, markets,
 the insurance fund, and ``State.apply(tx)``: validate everything, then change everything.
 
-Commitment (every hash is circomlib's Poseidon, ``circuits.gadgets.poseidon``)
------------------------------------------------------------------------------
+Commitment: layout v2 (every hash is circomlib's Poseidon, ``circuits.gadgets.poseidon``;
+P_n = Poseidon of n inputs; decided 2026-11-29, the reference the circuit and the contract follow)
+-------------------------------------------------------------------------------------------------
 ::
 
-    state_root   = poseidon([accounts_root, markets_hash, config_hash,
-                             insurance, next_account, funding_time])
-    accounts_root: SparseMerkleTree of depth config.account_depth (binary, Poseidon(2) nodes,
-                   empty leaf 0, circuits.gadgets.merkle); leaf i = poseidon(Account fields)
-                   (14 fields, see rollup.types.Account) or 0 for no account
-    orders_root (inside each account leaf): a tree of depth config.order_depth, the same
-                   hashing, leaf k = order_id * 2^48 + filled for the order in storage slot k
-                   (0 when unused)
-    markets_hash = poseidon([market_leaf_0, .., market_leaf_3]) (0 for unconfigured markets)
-    market_leaf  = poseidon([symbol, synthetic_decimals, maintenance_margin, initial_margin,
-                             liquidation_fee, max_funding_rate, max_position, max_price,
-                             price, funding_index mod r, price_time])
-    config_hash  = poseidon([exchange_id, account_depth, order_depth, oracle_keys_hash,
-                             oracle_quorum, oracle_validity])
-    oracle_keys_hash = poseidon([x_0, y_0, .., x_7, y_7]) (0, 0 for unused key slots)
+    state_root    = P6(accounts_root, markets_hash, config_hash, insurance_dust,
+                       next_account, funding_time)
+    accounts_root : 4-ary sparse Merkle tree (circuits.gadgets.merkle.QuadMerkleTree) of depth
+                    config.account_depth 4-ary levels (default 8: 65,536 accounts; 1..16)
+    node          = P4(c0, c1, c2, c3), children in index order; empty leaf 0; empty subtree
+                    E_0 = 0, E_h = P4(E_{h-1} x 4). Leaf i's path: at level k (0 = leaves) the
+                    path node is child (i >> 2k) & 3 of its parent; a proof holds the 3 other
+                    children of each level's parent in increasing child position (QuadProof).
+    account leaf  = P5(static_hash, collateral mod r, orders_root, sizes_hash, funding_hash)
+                    or 0 for no account, where
+      static_hash = P4(pubkey.x, pubkey.y, l1_address, nonce)
+      sizes_hash  = P4(size_0 mod r, .., size_3 mod r)        (0 for unused markets)
+      funding_hash= P4(funding_0 mod r, .., funding_3 mod r)  (cached global indices)
+    orders_root   : the account's order-slot tree, 4-ary, depth config.order_depth (default 2:
+                    16 slots; 1..8); slot leaf = order_id * 2^48 + filled (0 = unused); an
+                    account without orders has orders_root = E_order_depth
+    markets_hash  = P4(market_leaf_0, .., market_leaf_3) (0 for unconfigured markets)
+    market_leaf   = P11(symbol, synthetic_decimals, maintenance_margin, initial_margin,
+                        liquidation_fee, max_funding_rate, max_position, max_price,
+                        price, funding_index mod r, price_time)
+    config_hash   = P6(exchange_id, account_depth, order_depth, oracle_keys_hash,
+                       oracle_quorum, oracle_validity)   (depths in 4-ary levels)
+    oracle_keys_hash = P16(x_0, y_0, .., x_7, y_7) (0, 0 for unused key slots)
 
-``insurance`` is the insurance fund in 2^-32 quanta; ``next_account`` the next free leaf;
-``funding_time`` the timestamp of the last funding tick (the genesis time at first).
+``insurance_dust`` in [0, 2^32) is the fractional part of the insurance fund in 2^-32 quanta;
+``next_account`` the next free leaf (1 at genesis); ``funding_time`` the timestamp of the last
+funding tick (the genesis time at first).
+
+Because every write of an account settles its funding for all markets first, every account
+written in a batch gets funding_hash = P4(the current global indices): the circuit hashes it
+once per funding epoch, so a write costs P5 + P4(sizes) and a read P5 + 3 x P4.
+
+The insurance account (account 0)
+---------------------------------
+Account 0 is the insurance fund, created at genesis with ``Genesis.insurance_pubkey`` (the
+operator's BabyJubJub key) and ``Genesis.insurance_l1_address``, collateral 0; ``next_account``
+starts at 1. Otherwise it is an ordinary account (it withdraws, transfers and trades with its
+key's signatures). Trading fees, trade rounding dust, liquidation penalties and funding
+settlement dust accumulate during a batch in a *pending* accumulator (2^-32 quanta;
+``pending_insurance``; not in the root; saved by ``dump``/``load``). ``end_batch()`` (the
+sequencer calls it when it cuts a batch; ``rollup.pubdata.rebuild`` after each batch's records;
+the circuit at the end of every batch) does one Merkle update of account 0:
+
+    settle account 0's funding (as every write), dust d
+    total = pending + insurance_dust + d
+    account 0 collateral += total >> 32;  insurance_dust = total & (2^32 - 1);  pending = 0
+
+Exact conservation: 2^32 * sum(collateral, account 0 included) + insurance_dust + pending
+- U = 2^32 * (deposits - withdrawals), where U = sum over accounts and markets of
+(g_m - f_m) * size_m is the funding the accounts owe and have not settled yet
+(``unsettled_funding``; as positions sum to zero per market, -U = sum f_m * size_m).
+
+Deposits and keys
+-----------------
+A deposit to account index i: if i == next_account the leaf must be empty and becomes a new
+account with the deposit's key and L1 address (next_account += 1); otherwise account i must
+exist and hold the deposit's key. The circuit does not prove that a key has at most one
+account (there is no key -> index tree; as in zkSync Lite): uniqueness is the sequencer's
+policy, which sends a key's deposits to its existing account (``account_index``).
+``apply_record`` (the rebuild) follows the circuit's rule, so it accepts a record that opens a
+second account for a key; ``account_index`` keeps the first.
 
 Design decisions (issue D; bounds in rollup.types, rule formulas in rollup.rules)
 --------------------------------------------------------------------------------
 - Positions are inline in the account leaf (at most ``MAX_MARKETS`` = 4 markets): no position
   subtree, and the margin rule, which needs every position anyway, reads one leaf.
 - Orders live under their account (a short path): Loopring-style storage slots. An order with
-  id ``i`` uses slot ``i mod 2^order_depth``, which holds (order_id, filled). A fill of order
+  id ``i`` uses slot ``i mod 4^order_depth``, which holds (order_id, filled). A fill of order
   ``i`` is accepted when the slot holds ``i`` (continue its fill) or an id below ``i`` (the slot
   is reused: filled restarts at 0, and the older order can never be filled again); an id below
-  the slot's is a replay. So an account has at most 2^order_depth orders in flight, and a
+  the slot's is a replay. So an account has at most 4^order_depth orders in flight, and a
   client must use increasing ids per slot.
 - Withdrawals and transfers use the account's nonce (replay protection).
 - Every write of an account settles its funding first: it pays ceil(F / 2^32) quanta of the
   unsettled funding F and caches the global funding index of every market. So "before" in the
   margin rule is the settled account; liquidation and deleverage conditions are evaluated on
   the settled account too (as ``value_and_risk`` does).
-- The insurance fund is a number in the root, not an account leaf: trading fees, rounding dust
+- The insurance fund is account 0 plus ``insurance_dust`` (above): trading fees, rounding dust
   (trade cash flows and funding settlements, fractions of a quantum: hence 2^-32 units) and
-  liquidation penalties go there, so conservation is exact:
-  2^32 * sum(collateral) + insurance + sum over accounts and markets of funding_m * size_m
-  = 2^32 * (deposits - withdrawals)
-  (the last sum is the funding not yet settled, zero-sum over the market). In the circuit this
-  is a batch-level accumulator (one hash at the end of the batch), not a Merkle update per
-  trade. This version only credits the fund; paying out of it is not a transaction yet.
+  liquidation penalties reach it through the pending accumulator, one Merkle update per batch
+  instead of one per trade. Paying out of it is an ordinary withdrawal or transfer signed by
+  the operator's insurance key.
 - Collateral is signed: it is the cash leg of the positions (a long bought with borrowed cash
   holds negative collateral; there is no entry price). Withdrawals and transfers may take
   collateral only while TR_initial <= TV afterwards (dYdX v3's "free collateral" = TV - TRi),
@@ -67,7 +108,8 @@ Design decisions (issue D; bounds in rollup.types, rule formulas in rollup.rules
 Transactions (what each checks and writes; "settle" = the funding settlement above)
 -----------------------------------------------------------------------------------
 - Deposit(pubkey, l1_address, amount): the key's account, or a new one at ``next_account``
-  (``next_account`` += 1) with the depositor as its L1 address; settle, credit. Refusals above.
+  (``next_account`` += 1) with the depositor as its L1 address; settle, credit. Refusals above
+  (a refused deposit's record carries account 0 and executed = 0).
 - Withdrawal(account, amount, fee, nonce, sig): nonce = the account's; settle, debit amount +
   fee, nonce += 1; free collateral after. The record carries the account's L1 address.
 - Transfer(sender, recipient, amount, fee, nonce, sig): as a withdrawal for the sender, then
@@ -99,27 +141,27 @@ Transactions (what each checks and writes; "settle" = the funding settlement abo
 Atomicity and speed
 -------------------
 ``apply`` computes the complete change (a ``_Plan``) and raises a ``RollupError`` before
-touching anything; only then does it commit. Hashing is lazy: a commit marks leaves dirty, and
+touching anything; only then does it commit. Hashing is lazy: a commit stages leaves, and
 ``root`` (or ``flush()``) hashes every changed order slot, account leaf and tree node once,
-level by level in Numba batches (``poseidon_many``) across all accounts: one flush per batch,
-not per transaction.
+level by level in Numba batches (``poseidon_many``, ``quad_flush_many``) across all accounts:
+one flush per batch, not per transaction.
 
 For the circuit (issue E): ``check(tx)`` returns the receipt (which accounts and slots the
-transaction writes) without changing the state; ``account_proof``, ``order_proof``,
-``account_leaf_fields`` and ``root_fields`` give the witness values.
+transaction writes) without changing the state; ``account_proof`` / ``order_proof``
+(``QuadProof``), ``account_leaf_parts``, ``root_fields`` and ``pending_insurance`` give the
+witness values; ``dump()`` / ``State.load()`` copy a state as JSON-able data.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 from circuits.gadgets import babyjubjub as bj
 from circuits.gadgets import eddsa, eddsa_batch
-from circuits.gadgets.merkle import MerkleProof, SparseMerkleTree, empty_hashes
-from circuits.gadgets.poseidon import poseidon, poseidon_many
+from circuits.gadgets.merkle import QuadMerkleTree, QuadProof, quad_empty_hashes, quad_flush_many
+from circuits.gadgets.poseidon import FIELD_MODULUS, poseidon, poseidon_many
 from rollup import rules
 from rollup.errors import (
     AccountNotDeleveragableError,
@@ -146,6 +188,7 @@ from rollup.errors import (
     RebuildError,
     RollupError,
     SameAccountError,
+    StorageError,
     TimestampError,
     UnfairDeleverageError,
     UnknownAccountError,
@@ -155,7 +198,6 @@ from rollup.types import (
     AMOUNT_BOUND,
     COLLATERAL_BOUND,
     FUNDING_INDEX_BOUND,
-    INSURANCE_BOUND,
     L1_ADDRESS_BOUND,
     MAX_MARKETS,
     MAX_ORACLES,
@@ -203,9 +245,17 @@ from rollup.types import (
     valid_public_key,
 )
 
-__all__ = ["EdDSAVerifier", "Receipt", "SignatureVerifier", "State"]
+__all__ = ["INSURANCE_ACCOUNT", "EdDSAVerifier", "Receipt", "SignatureVerifier", "State"]
 
 Backend = Literal["numba", "python"]
+
+INSURANCE_ACCOUNT = 0
+DUST_BITS = 32  # insurance_dust in [0, 2^32): 2^-32 quanta
+_DUST_MASK = (1 << DUST_BITS) - 1
+# 2^32 * collateral(0) + insurance_dust + pending stays below 2^95, so end_batch's collateral
+# for account 0 stays below the collateral bound 2^63.
+_FUND_BOUND = COLLATERAL_BOUND << DUST_BITS
+DUMP_VERSION = 2
 
 
 # --- signatures ----------------------------------------------------------------------------
@@ -233,7 +283,10 @@ class EdDSAVerifier:
     def verify(self, pubkey: bj.Point, message: tuple[int, ...], signature: object) -> bool:
         if not isinstance(signature, Signature):
             return False
-        h = message_hash(message)
+        try:
+            h = message_hash(message, fast=self.fast)
+        except (TypeError, ValueError):
+            return False
         try:
             key = (h, pubkey, signature.r8, signature.s)
             hash(key)
@@ -297,6 +350,9 @@ def _check_side(side: object, what: str) -> int:
 class State:
     """The exchange's state from a ``Genesis``; see the module docstring."""
 
+    insurance_dust: int
+    next_account: int
+
     def __init__(
         self,
         genesis: Genesis,
@@ -317,8 +373,9 @@ class State:
         self.markets: tuple[MarketState, ...] = tuple(
             MarketState(p, 0, genesis.timestamp) for p in genesis.prices
         )
-        self.insurance = 0
-        self.next_account = 0
+        self.insurance_dust = 0
+        self._pending = 0
+        self.next_account = INSURANCE_ACCOUNT + 1
         self.funding_time = genesis.timestamp
         self.now = genesis.timestamp
         pad = (0,) * (MAX_MARKETS - cfg.n_markets)
@@ -326,14 +383,21 @@ class State:
         self._imf = tuple(m.initial_margin for m in cfg.markets) + pad
         self._accounts: dict[int, Account] = {}
         self._by_key: dict[bj.Point, int] = {}
-        self._order_levels: dict[int, list[dict[int, int]]] = {}
-        self._orders_root: dict[int, int] = {}
-        self._order_zeros = empty_hashes(cfg.order_depth)
-        self._account_tree = SparseMerkleTree(cfg.account_depth, backend=backend)
+        self._order_trees: dict[int, QuadMerkleTree] = {}
+        self._orders_empty = quad_empty_hashes(cfg.order_depth)[-1]
+        self._account_tree = QuadMerkleTree(cfg.account_depth, backend=backend)
         self._dirty_accounts: set[int] = set()
-        self._dirty_slots: dict[int, set[int]] = {}
+        self._dirty_orders: set[int] = set()
+        self._funding_hashes: dict[tuple[int, ...], int] = {}
         self._markets_hash: int | None = None
         self._root: int | None = None
+        pub = genesis.insurance_pubkey
+        assert pub is not None  # Genesis.__post_init__ fills it
+        self._accounts[INSURANCE_ACCOUNT] = Account(
+            pubkey=pub, l1_address=genesis.insurance_l1_address, funding=self.funding_indices
+        )
+        self._by_key[pub] = INSURANCE_ACCOUNT
+        self._dirty_accounts.add(INSURANCE_ACCOUNT)
         keys: list[int] = []
         for k in range(MAX_ORACLES):
             keys += list(cfg.oracle_keys[k]) if k < len(cfg.oracle_keys) else [0, 0]
@@ -380,16 +444,26 @@ class State:
         """The account of a public key, or None."""
         return self._by_key.get(pubkey)
 
+    def _slot_value(self, account: int, slot: int) -> int:
+        tree = self._order_trees.get(account)
+        return tree.get(slot) if tree is not None else 0
+
     def order_slot(self, account: int, slot: int) -> tuple[int, int]:
         """(order_id, filled) held by an account's order storage slot."""
         self.account(account)
-        levels = self._order_levels.get(account)
-        return unpack_slot(levels[0].get(slot, 0) if levels else 0)
+        check_int(slot, 0, self.config.n_slots, "slot")
+        return unpack_slot(self._slot_value(account, slot))
+
+    def order_slots(self, account: int) -> Iterator[tuple[int, int]]:
+        """(slot, leaf) for the used order slots of an account, by slot."""
+        self.account(account)
+        tree = self._order_trees.get(account)
+        return tree.items() if tree is not None else iter(())
 
     def filled(self, account: int, order_id: int) -> int:
         """How much of order ``order_id`` of ``account`` is filled (0 for a new order);
         raises OrderReplayedError when its slot already holds a later order."""
-        slot = order_id & ((1 << self.config.order_depth) - 1)
+        slot = order_id & (self.config.n_slots - 1)
         sid, filled = self.order_slot(account, slot)
         if order_id < sid:
             raise OrderReplayedError(
@@ -409,7 +483,35 @@ class State:
         return rules.is_liquidatable(tv, tr)
 
     def total_collateral(self) -> int:
+        """The collateral of every account, the insurance account 0 included."""
         return sum(a.collateral for a in self._accounts.values())
+
+    @property
+    def pending_insurance(self) -> int:
+        """The insurance accumulated in the open batch (2^-32 quanta; ``end_batch`` moves it
+        to account 0 and ``insurance_dust``); not in the root."""
+        return self._pending
+
+    @property
+    def insurance(self) -> int:
+        """The whole insurance fund in 2^-32 quanta: 2^32 * account 0's collateral +
+        insurance_dust + pending_insurance."""
+        return (
+            (self._accounts[INSURANCE_ACCOUNT].collateral << DUST_BITS)
+            + self.insurance_dust
+            + self._pending
+        )
+
+    def unsettled_funding(self) -> int:
+        """U = sum over accounts and markets of (g_m - f_m) * size_m (2^-32 quanta): the
+        funding the accounts owe and have not settled (the conservation law subtracts it)."""
+        g = self.funding_indices
+        return sum(
+            (gm - fm) * sm
+            for a in self._accounts.values()
+            for sm, fm, gm in zip(a.positions, a.funding, g)
+            if sm
+        )
 
     def open_interest(self, market: int) -> tuple[int, int]:
         """(sum of long positions, sum of short positions) of a market."""
@@ -428,52 +530,46 @@ class State:
             return [poseidon(r) for r in rows]
         return poseidon_many(rows)
 
-    def _flush_orders(self) -> None:
-        depth = self.config.order_depth
-        zeros = self._order_zeros
-        cur = {acct: set(slots) for acct, slots in self._dirty_slots.items()}
-        for h in range(depth):
-            rows: list[list[int]] = []
-            keys: list[tuple[int, int]] = []
-            for acct, positions in cur.items():
-                level = self._order_levels[acct][h]
-                z = zeros[h]
-                for q in sorted({p >> 1 for p in positions}):
-                    rows.append([level.get(2 * q, z), level.get(2 * q + 1, z)])
-                    keys.append((acct, q))
-            hashes = self._hash(rows)
-            nxt: dict[int, set[int]] = {}
-            z = zeros[h + 1]
-            for (acct, q), value in zip(keys, hashes):
-                level = self._order_levels[acct][h + 1]
-                if value == z:
-                    level.pop(q, None)
-                else:
-                    level[q] = value
-                nxt.setdefault(acct, set()).add(q)
-            cur = nxt
-        for acct in self._dirty_slots:
-            self._orders_root[acct] = self._order_levels[acct][depth].get(0, zeros[depth])
-        self._dirty_slots.clear()
-
     def _market_leaf(self, m: int) -> list[int]:
         params, st = self.config.markets[m], self.markets[m]
         return [*params.fields(), st.price, to_field(st.funding_index), st.price_time]
 
+    def _orders_root_of(self, account: int) -> int:
+        tree = self._order_trees.get(account)
+        return tree.root if tree is not None else self._orders_empty
+
     def flush(self) -> None:
-        """Hash every changed order slot, account leaf and tree node (once each), then the
-        root."""
+        """Hash every changed order slot, account leaf and tree node (once each, in Numba
+        batches level by level across all accounts), then the root."""
         if self._root is not None:
             return
-        if self._dirty_slots:
-            self._flush_orders()
+        if self._dirty_orders:
+            trees = [self._order_trees[a] for a in sorted(self._dirty_orders)]
+            quad_flush_many(trees, self.backend)
+            self._dirty_orders.clear()
         if self._dirty_accounts:
             idx = sorted(self._dirty_accounts)
-            zero = self._order_zeros[-1]
-            rows = [
-                list(self._accounts[i].leaf_fields(self._orders_root.get(i, zero))) for i in idx
+            accs = [self._accounts[i] for i in idx]
+            n = len(accs)
+            fund = self._funding_hashes
+            new_funding = list(dict.fromkeys(a.funding for a in accs if a.funding not in fund))
+            rows4 = [list(a.static_fields()) for a in accs] + [list(a.size_fields()) for a in accs]
+            rows4 += [[g % FIELD_MODULUS for g in f] for f in new_funding]
+            h4 = self._hash(rows4)
+            if len(fund) + len(new_funding) > 256:
+                fund.clear()
+            fund.update(zip(new_funding, h4[2 * n :]))
+            rows5 = [
+                [
+                    h4[k],
+                    a.collateral % FIELD_MODULUS,
+                    self._orders_root_of(i),
+                    h4[n + k],
+                    fund[a.funding],
+                ]
+                for k, (i, a) in enumerate(zip(idx, accs))
             ]
-            self._account_tree.set_many(zip(idx, self._hash(rows)))
+            self._account_tree.set_many(zip(idx, self._hash(rows5)))
             self._dirty_accounts.clear()
         if self._markets_hash is None:
             n = self.config.n_markets
@@ -481,15 +577,16 @@ class State:
             self._markets_hash = self._hash([leaves + [0] * (MAX_MARKETS - n)])[0]
         self._root = self._hash([list(self.root_fields(flushed=True))])[0]
 
-    def root_fields(self, *, flushed: bool = False) -> tuple[int, ...]:
-        """The six inputs of the state root (see the module docstring)."""
+    def root_fields(self, *, flushed: bool = False) -> tuple[int, int, int, int, int, int]:
+        """The six inputs of the state root: (accounts_root, markets_hash, config_hash,
+        insurance_dust, next_account, funding_time)."""
         if not flushed:
             self.flush()
         return (
             self._account_tree.root,
             self._markets_hash or 0,
             self.config_hash,
-            self.insurance,
+            self.insurance_dust,
             self.next_account,
             self.funding_time,
         )
@@ -515,30 +612,145 @@ class State:
     def orders_root(self, account: int) -> int:
         self.account(account)
         self.flush()
-        return self._orders_root.get(account, self._order_zeros[-1])
+        return self._orders_root_of(account)
 
-    def account_leaf_fields(self, index: int) -> tuple[int, ...]:
-        """The 14 Poseidon inputs of account ``index``'s leaf."""
-        return self.account(index).leaf_fields(self.orders_root(index))
+    def account_leaf_parts(self, index: int) -> tuple:
+        """(static_fields (4), collateral mod r, orders_root, size_fields (4),
+        funding_fields (4)) of account ``index``'s leaf (rollup.types.Account)."""
+        return self.account(index).leaf_parts(self.orders_root(index))
 
-    def account_proof(self, index: int) -> MerkleProof:
+    def account_leaf(self, index: int) -> int:
+        """Leaf ``index`` of the accounts tree (0 for no account)."""
+        self.flush()
+        return self._account_tree.get(self._check_account_index(index, "account"))
+
+    def account_proof(self, index: int) -> QuadProof:
         """Inclusion proof of leaf ``index`` of the accounts tree (empty leaves too)."""
+        self._check_account_index(index, "account")
         self.flush()
         return self._account_tree.proof(index)
 
-    def order_proof(self, account: int, slot: int) -> MerkleProof:
+    def order_proof(self, account: int, slot: int) -> QuadProof:
         """Inclusion proof of an order slot in its account's orders tree."""
         self.account(account)
         depth = self.config.order_depth
-        check_int(slot, 0, 1 << depth, "slot")
+        check_int(slot, 0, self.config.n_slots, "slot")
         self.flush()
-        zeros = self._order_zeros
-        levels = self._order_levels.get(account)
-        sibs = tuple(
-            levels[h].get((slot >> h) ^ 1, zeros[h]) if levels else zeros[h] for h in range(depth)
-        )
-        leaf = levels[0].get(slot, 0) if levels else 0
-        return MerkleProof(index=slot, leaf=leaf, siblings=sibs)
+        tree = self._order_trees.get(account)
+        if tree is not None:
+            return tree.proof(slot)
+        zeros = quad_empty_hashes(depth)
+        return QuadProof(slot, 0, tuple((zeros[h],) * 3 for h in range(depth)))
+
+    # --- the end of a batch ------------------------------------------------------------------
+
+    def end_batch(self) -> int:
+        """Move the pending insurance to account 0 (module docstring): settle account 0's
+        funding, total = pending + insurance_dust + its settlement dust; account 0 collateral
+        += total >> 32, insurance_dust = total mod 2^32, pending = 0. Returns the quanta
+        credited to account 0. Called once per batch (sequencer cut, rebuild, circuit)."""
+        acc0, dust = self._settle(self._accounts[INSURANCE_ACCOUNT])
+        total = self._pending + self.insurance_dust + dust
+        c = acc0.collateral + (total >> DUST_BITS)
+        _check_collateral(c)
+        self._accounts[INSURANCE_ACCOUNT] = replace(acc0, collateral=c)
+        self._dirty_accounts.add(INSURANCE_ACCOUNT)
+        self.insurance_dust = total & _DUST_MASK
+        self._pending = 0
+        self._root = None
+        return total >> DUST_BITS
+
+    # --- copies as data ------------------------------------------------------------------------
+
+    def dump(self) -> dict:
+        """The state as JSON-able data (``State.load`` rebuilds it, every hash recomputed and
+        checked against the recorded root)."""
+        from rollup.requests_json import genesis_to_json
+
+        accounts = [
+            [
+                i,
+                [str(a.pubkey[0]), str(a.pubkey[1])],
+                str(a.l1_address),
+                a.collateral,
+                a.nonce,
+                list(a.positions),
+                list(a.funding),
+            ]
+            for i, a in self.accounts()
+        ]
+        slots = [
+            [acct, slot, str(leaf)]
+            for acct in sorted(self._order_trees)
+            for slot, leaf in self._order_trees[acct].items()
+        ]
+        return {
+            "version": DUMP_VERSION,
+            "genesis": genesis_to_json(self.genesis),
+            "accounts": accounts,
+            "slots": slots,
+            "markets": [[m.price, m.funding_index, m.price_time] for m in self.markets],
+            "insurance_dust": self.insurance_dust,
+            "pending_insurance": str(self._pending),
+            "next_account": self.next_account,
+            "funding_time": self.funding_time,
+            "now": self.now,
+            "root": str(self.root),
+        }
+
+    @classmethod
+    def load(
+        cls,
+        data: dict,
+        genesis: Genesis | None = None,
+        *,
+        verifier: SignatureVerifier | None = None,
+        backend: Backend = "numba",
+    ) -> State:
+        """The state ``dump`` gave (its genesis unless ``genesis`` is given), every hash
+        recomputed; StorageError when the data does not load or does not hash to its
+        recorded root."""
+        from rollup.requests_json import genesis_from_json
+
+        try:
+            if data.get("version") != DUMP_VERSION:
+                raise ValueError(f"unknown state dump version {data.get('version')!r}")
+            if genesis is None:
+                genesis = genesis_from_json(data["genesis"])
+            s = cls(genesis, verifier=verifier, backend=backend)
+            s._accounts.clear()
+            s._by_key.clear()
+            for i, pub, l1, collateral, nonce, positions, funding in data["accounts"]:
+                key = (int(pub[0]), int(pub[1]))
+                if len(positions) != MAX_MARKETS or len(funding) != MAX_MARKETS:
+                    raise ValueError("positions and funding have one entry per market slot")
+                check_int(i, 0, genesis.config.n_accounts, "account index")
+                s._accounts[i] = Account(
+                    key, int(l1), collateral, nonce, tuple(positions), tuple(funding)
+                )
+                s._by_key.setdefault(key, i)
+                s._dirty_accounts.add(i)
+            if INSURANCE_ACCOUNT not in s._accounts:
+                raise ValueError("the insurance account 0 is missing")
+            for acct, slot, leaf in data["slots"]:
+                if acct not in s._accounts:
+                    raise ValueError(f"order slots of a missing account {acct}")
+                s._order_tree(acct).stage(slot, int(leaf))
+                s._dirty_orders.add(acct)
+            s.markets = tuple(MarketState(p, g, t) for p, g, t in data["markets"])
+            s.insurance_dust = check_int(data["insurance_dust"], 0, 1 << DUST_BITS, "dust")
+            s._pending = int(data["pending_insurance"])
+            s.next_account = data["next_account"]
+            s.funding_time = data["funding_time"]
+            s.now = data["now"]
+            s._markets_hash = None
+            s._root = None
+            root = s.root
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise StorageError(f"a state dump does not load: {exc}") from None
+        if root != int(data["root"]):
+            raise StorageError("a state dump does not hash to its recorded root")
+        return s
 
     # --- time and copies -------------------------------------------------------------------
 
@@ -557,11 +769,10 @@ class State:
         new.__dict__.update(self.__dict__)
         new._accounts = dict(self._accounts)
         new._by_key = dict(self._by_key)
-        new._order_levels = {a: [dict(lv) for lv in lvs] for a, lvs in self._order_levels.items()}
-        new._orders_root = dict(self._orders_root)
-        new._account_tree = copy.deepcopy(self._account_tree)
+        new._order_trees = {a: t.copy() for a, t in self._order_trees.items()}
+        new._account_tree = self._account_tree.copy()
         new._dirty_accounts = set()
-        new._dirty_slots = {}
+        new._dirty_orders = set()
         return new
 
     copy = snapshot
@@ -600,27 +811,27 @@ class State:
         plan, receipt = self._execute(record)
         return receipt, plan
 
+    def _order_tree(self, account: int) -> QuadMerkleTree:
+        tree = self._order_trees.get(account)
+        if tree is None:
+            tree = QuadMerkleTree(self.config.order_depth, backend=self.backend)
+            self._order_trees[account] = tree
+        return tree
+
     def _commit(self, plan: _Plan) -> None:
-        order_depth = self.config.order_depth
         for index, acc in plan.accounts.items():
             self._accounts[index] = acc
             self._dirty_accounts.add(index)
         for key, index in plan.new_keys.items():
-            self._by_key[key] = index
+            self._by_key.setdefault(key, index)
         for (acct, slot), leaf in plan.slots.items():
-            levels = self._order_levels.get(acct)
-            if levels is None:
-                levels = self._order_levels[acct] = [{} for _ in range(order_depth + 1)]
-            if leaf:
-                levels[0][slot] = leaf
-            else:
-                levels[0].pop(slot, None)
-            self._dirty_slots.setdefault(acct, set()).add(slot)
+            self._order_tree(acct).stage(slot, leaf)
+            self._dirty_orders.add(acct)
             self._dirty_accounts.add(acct)
         if plan.markets is not None:
             self.markets = plan.markets
             self._markets_hash = None
-        self.insurance += plan.insurance
+        self._pending += plan.insurance
         if plan.next_account is not None:
             self.next_account = plan.next_account
         if plan.funding_time is not None:
@@ -696,11 +907,10 @@ class State:
 
     def _slot_leaf(self, plan: _Plan, account: int, order_id: int, fill: int) -> tuple[int, int]:
         """(slot, new leaf) after filling ``fill`` of order ``order_id``."""
-        slot = order_id & ((1 << self.config.order_depth) - 1)
+        slot = order_id & (self.config.n_slots - 1)
         leaf = plan.slots.get((account, slot))
         if leaf is None:
-            levels = self._order_levels.get(account)
-            leaf = levels[0].get(slot, 0) if levels else 0
+            leaf = self._slot_value(account, slot)
         sid, filled = unpack_slot(leaf)
         if order_id < sid:
             raise OrderReplayedError(
@@ -719,12 +929,14 @@ class State:
         return market
 
     def _check_account_index(self, index: object, what: str) -> int:
-        return check_int(index, 0, 1 << self.config.account_depth, what)
+        return check_int(index, 0, self.config.n_accounts, what)
 
     def _insurance(self, plan: _Plan, delta: int) -> None:
         plan.insurance += delta
-        if not 0 <= self.insurance + plan.insurance < INSURANCE_BOUND:
-            raise OutOfBoundsError("the insurance fund would leave [0, 2^127)")
+        acc0 = plan.accounts.get(INSURANCE_ACCOUNT) or self._accounts[INSURANCE_ACCOUNT]
+        fund = (acc0.collateral << DUST_BITS) + self.insurance_dust + self._pending + plan.insurance
+        if not 0 <= self._pending + plan.insurance or fund >= _FUND_BOUND:
+            raise OutOfBoundsError("the insurance fund would leave its bound (2^63 quanta)")
 
     def _verify(self, index: int, message: tuple[int, ...], signature: object, what: str) -> None:
         pub = self.account(index).pubkey
@@ -747,21 +959,28 @@ class State:
     # deposits
 
     def _deposit_outcome(
-        self, pubkey: bytes, l1_address: int, amount: int
+        self, pubkey: bytes, l1_address: int, amount: int, to: int | None = None
     ) -> tuple[int, _Plan | None, str | None]:
-        """(account, plan, None) for an executable deposit, (0, None, reason) otherwise."""
+        """(account, plan, None) for an executable deposit, (0, None, reason) otherwise.
+        ``to``: the account a record names (the circuit's rule: next_account opens a new
+        account, an existing one must hold the key); None: the sequencer's policy (the key's
+        account, else next_account)."""
         try:
             point = bj.unpack_point(pubkey)
         except bj.BabyJubJubError as exc:
             return 0, None, f"the public key does not unpack: {exc}"
         plan = _Plan()
-        index = self._by_key.get(point)
+        index = self._by_key.get(point) if to is None else to
+        if index is not None and index != self.next_account:
+            acc = self._accounts.get(index)
+            if acc is None or acc.pubkey != point:
+                raise RebuildError(f"account {index} does not hold the deposit's key")
         try:
-            if index is None:
+            if index is None or index == self.next_account:
                 if not valid_public_key(point):
                     return 0, None, "the public key is not in the prime-order subgroup"
                 index = self.next_account
-                if index >= 1 << self.config.account_depth:
+                if index >= self.config.n_accounts:
                     return 0, None, "the accounts tree is full"
                 _check_collateral(amount)
                 acc = Account(
@@ -796,7 +1015,9 @@ class State:
 
     def _exec_deposit(self, r: DepositRecord) -> tuple[_Plan, Receipt]:
         self._check_deposit_fields(r.pubkey, r.l1_address, r.amount)
-        index, plan, reason = self._deposit_outcome(r.pubkey, r.l1_address, r.amount)
+        self._check_account_index(r.account, "account")
+        to = r.account if r.executed else None
+        index, plan, reason = self._deposit_outcome(r.pubkey, r.l1_address, r.amount, to)
         if plan is None:
             if r.executed:
                 raise RebuildError(f"a deposit marked executed must be refused: {reason}")

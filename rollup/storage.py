@@ -30,8 +30,10 @@ recorded times; each batch is re-cut where the stored one ends and must come out
 (same post root, same pubdata), else ``StorageError``. A snapshot that does not load falls back
 to a replay from the genesis.
 
-State snapshots read and write ``rollup.state.State``'s internals in one place here
-(``dump_state`` / ``load_state``); the recomputed root guards them.
+State snapshots are ``rollup.state.State.dump()`` / ``State.load()`` data; the recomputed root
+guards them. ``state_before_batch(n)`` gives the state a batch starts from (the witness
+generator's input): the latest snapshot taken at a batch boundary at or before batch ``n``,
+else the genesis, plus the pubdata of the batches in between (``rollup.pubdata.rebuild``).
 """
 
 from __future__ import annotations
@@ -49,10 +51,15 @@ from rollup.batch import Batch
 from rollup.errors import (
     StorageError,
 )
-from rollup.pubdata import decode_records
-from rollup.requests_json import dumps, transaction_from_json, transaction_to_json
+from rollup.pubdata import decode_records, replay_batches
+from rollup.requests_json import (
+    dumps,
+    genesis_from_json,
+    transaction_from_json,
+    transaction_to_json,
+)
 from rollup.state import SignatureVerifier, State
-from rollup.types import MAX_MARKETS, Account, Genesis, MarketState
+from rollup.types import Genesis
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -123,7 +130,11 @@ class Storage:
             raise ValueError("synchronous must be FULL or NORMAL")
         uri = f"file:{Path(path).resolve().as_posix()}?mode={mode}"
         try:
-            conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=10.0)
+            # one caller at a time (the sequencer is not thread-safe; an HTTP front end holds a
+            # lock), but not always the thread that opened it: check_same_thread=False
+            conn = sqlite3.connect(
+                uri, uri=True, isolation_level=None, timeout=10.0, check_same_thread=False
+            )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={synchronous}")
             conn.execute("PRAGMA foreign_keys=ON")
@@ -263,6 +274,52 @@ class Storage:
             (row.l1_start, row.l1_end),
         )
 
+    def state_before_batch(
+        self, number: int, *, verifier: SignatureVerifier | None = None, backend: str = "numba"
+    ) -> State:
+        """The state after batches 0..number-1 (batch ``number``'s pre-state; its root is the
+        batch's pre-root): the latest snapshot taken at a batch boundary (no open
+        transactions) with at most ``number`` batches, else the genesis, then the pubdata of
+        the batches in between, each closed by ``end_batch``."""
+        count = self.batch_count()
+        if not isinstance(number, int) or isinstance(number, bool) or not 0 <= number <= count:
+            raise StorageError(f"no batch {number!r} (there are {count})")
+        genesis = genesis_from_json(self.genesis_json)
+        state, start = None, 0
+        for n_batches, body in self._snapshots():
+            if n_batches > number or body.get("open", {}).get("records"):
+                continue
+            try:
+                state = State.load(body["state"], genesis, verifier=verifier, backend=backend)  # type: ignore[arg-type]
+                start = n_batches
+                break
+            except (StorageError, KeyError, TypeError):
+                continue
+        if state is None:
+            state = State(genesis, verifier=verifier, backend=backend)  # type: ignore[arg-type]
+        cur = self._conn.execute(
+            "SELECT pubdata FROM batches WHERE number >= ? AND number < ? ORDER BY number",
+            (start, number),
+        )
+        replay_batches(state, [bytes(r[0]) for r in cur])
+        if number < count:
+            pre = self.batch_rows(number)[number].pre_root
+            if state.root != pre:
+                raise StorageError(f"the state rebuilt for batch {number} misses its pre-root")
+        return state
+
+    def _snapshots(self) -> list[tuple[int, dict]]:
+        """(n_batches, content) of every readable snapshot, the newest first."""
+        out = []
+        for n_batches, blob in self._conn.execute(
+            "SELECT n_batches, body FROM snapshots ORDER BY last_seq DESC"
+        ):
+            try:
+                out.append((n_batches, json.loads(zlib.decompress(blob))))
+            except (zlib.error, ValueError):
+                continue
+        return out
+
     def pubdata(self) -> list[bytes]:
         """The pubdata of every batch, in order (what ``rollup.pubdata.rebuild`` takes)."""
         cur = self._conn.execute("SELECT pubdata FROM batches ORDER BY number")
@@ -359,38 +416,12 @@ class Storage:
             raise StorageError(f"{self.path}: the commit failed: {exc}") from exc
 
 
-# --- state snapshots (rollup.state.State internals, in this one place) -----------------------
+# --- state snapshots (rollup.state.State.dump / State.load) ---------------------------------
 
 
 def dump_state(state: State) -> dict:
-    """A state's content as JSON-ready data (``load_state`` rebuilds it; ``root`` checks it)."""
-    accounts = [
-        [
-            i,
-            [str(a.pubkey[0]), str(a.pubkey[1])],
-            str(a.l1_address),
-            a.collateral,
-            a.nonce,
-            list(a.positions),
-            list(a.funding),
-        ]
-        for i, a in state.accounts()
-    ]
-    slots = [
-        [acct, slot, str(leaf)]
-        for acct, levels in sorted(state._order_levels.items())
-        for slot, leaf in sorted(levels[0].items())
-    ]
-    return {
-        "accounts": accounts,
-        "slots": slots,
-        "markets": [[m.price, m.funding_index, m.price_time] for m in state.markets],
-        "insurance": str(state.insurance),
-        "next_account": state.next_account,
-        "funding_time": state.funding_time,
-        "now": state.now,
-        "root": str(state.root),
-    }
+    """A state's content as JSON-ready data (``State.dump``; ``load_state`` rebuilds it)."""
+    return state.dump()
 
 
 def load_state(
@@ -401,33 +432,5 @@ def load_state(
     backend: str = "numba",
 ) -> State:
     """The state ``dump_state`` gave, every hash recomputed; StorageError unless its root is
-    the recorded one."""
-    s = State(genesis, verifier=verifier, backend=backend)  # type: ignore[arg-type]
-    depth = genesis.config.order_depth
-    try:
-        for i, pub, l1, collateral, nonce, positions, funding in data["accounts"]:
-            key = (int(pub[0]), int(pub[1]))
-            if len(positions) != MAX_MARKETS or len(funding) != MAX_MARKETS:
-                raise ValueError("positions and funding have one entry per market slot")
-            s._accounts[i] = Account(
-                key, int(l1), collateral, nonce, tuple(positions), tuple(funding)
-            )
-            s._by_key[key] = i
-            s._dirty_accounts.add(i)
-        for acct, slot, leaf in data["slots"]:
-            levels = s._order_levels.setdefault(acct, [{} for _ in range(depth + 1)])
-            levels[0][slot] = int(leaf)
-            s._dirty_slots.setdefault(acct, set()).add(slot)
-        s.markets = tuple(MarketState(p, g, t) for p, g, t in data["markets"])
-        s._markets_hash = None
-        s.insurance = int(data["insurance"])
-        s.next_account = data["next_account"]
-        s.funding_time = data["funding_time"]
-        s.now = data["now"]
-        s._root = None
-        root = s.root
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise StorageError(f"a state snapshot does not load: {exc}") from None
-    if root != int(data["root"]):
-        raise StorageError("a state snapshot does not hash to its recorded root")
-    return s
+    the recorded one (``State.load``)."""
+    return State.load(data, genesis, verifier=verifier, backend=backend)  # type: ignore[arg-type]

@@ -18,8 +18,9 @@ Units and scales (integers only; no floats anywhere in the rules)
   ``RISK_SCALE`` = 10^6 (3% = 30,000). They only ever multiply, so a decimal scale costs
   nothing in the circuit.
 - Funding rate cap: per second, scaled by ``RATE_SCALE`` = 10^12.
-- The insurance fund is kept in units of 2^-32 quanta (``INSURANCE_SCALE``) so that rounding
-  dust (fractions of a quantum) lands there exactly and conservation is exact.
+- The insurance fund (account 0's collateral, plus the dust and the pending accumulator of
+  ``rollup.state``) counts fractions in units of 2^-32 quanta (``INSURANCE_SCALE``) so that
+  rounding dust (fractions of a quantum) lands there exactly and conservation is exact.
 
 Bounds (what the circuit range-checks; every input and every result is checked natively)
 ----------------------------------------------------------------------------------------
@@ -37,10 +38,11 @@ funding index          -2^56 < g < 2^56 (signed)              8 bytes (two's com
 order id               0 <= id < 2^32                         4 bytes
 nonce                  0 <= n < 2^32                          (not published)
 timestamp, expiry      0 <= t < 2^32 (seconds)                4 bytes
-account index          0 <= i < 2^account_depth (<= 2^32)     4 bytes
+account index          0 <= i < 4^account_depth (<= 2^32)     4 bytes
 market index           0 <= m < number of markets (<= 4)      1 byte
 L1 address             0 <= a < 2^160                         20 bytes
-insurance (scaled)     0 <= f < 2^127                         (not published)
+insurance dust         0 <= d < 2^32 (2^-32 quanta)           (in the root)
+pending insurance      0 <= p, 2^32 * c_0 + d + p < 2^95      (not published)
 exchange id            0 <= e < 2^32                          (in the root)
 risk factors (ppm)     0 < mmf <= imf <= 10^6,                (in the root)
                        0 <= liquidation_fee <= 10^6
@@ -54,17 +56,26 @@ a cross-multiplied ratio test TV_a * TR_b < 2^234 < r / 2.
 Signed values inside hashes are stored as their residue mod r (BN254's scalar field):
 ``to_field(-1) == r - 1``. The circuit range-checks a signed x < 2^k as x + 2^k < 2^(k+1).
 
-Signed messages (EdDSA-Poseidon on Baby Jubjub, ``circuits.gadgets.eddsa``)
----------------------------------------------------------------------------
-Each signed request signs one field element, ``poseidon(fields)`` of its message, in this
-order (``tag = kind + 256 * exchange_id`` binds a message to its kind and its exchange):
+Signed messages (EdDSA-Poseidon on Baby Jubjub, ``circuits.gadgets.eddsa``; layout v2)
+---------------------------------------------------------------------------------------
+Each signed request signs one field element M = P_k(words): the Poseidon hash of at most two
+*packed words* (``tag = kind + 256 * exchange_id``, 40 bits, binds a message to its kind and
+its exchange; offsets in bits, the lowest field first). Packing cuts the circuit's cost of a
+message hash from P9 (an order, 1,403+ gates) to P2 (509):
 
-- order (kind 1):      [tag, account, market, side, size, limit_price, max_fee, expiry, order_id]
-- withdrawal (kind 2): [tag, account, amount, fee, nonce]
-- transfer (kind 3):   [tag, sender, recipient, amount, fee, nonce]
-- oracle price (4):    [tag, market, price, timestamp]
+- order (kind 1):      w0 = tag + account<<40 + market<<72 + side<<80 + order_id<<88
+                            + expiry<<120;
+                       w1 = size + limit_price<<48 + max_fee<<104;            M = P2(w0, w1)
+- withdrawal (kind 2): w0 = tag + account<<40 + nonce<<72; w1 = amount + fee<<64; M = P2
+- transfer (kind 3):   w0 = tag + sender<<40 + recipient<<72 + nonce<<104;
+                       w1 = amount + fee<<64;                                 M = P2(w0, w1)
+- oracle price (4):    w0 = tag + market<<40 + timestamp<<48 + price<<80;      M = P1(w0)
+- cancel (kind 5):     w0 = tag + account<<40 + order_id<<72;                 M = P1(w0)
 
-``side`` is 0 for a buy, 1 for a sell. All fields are non-negative ints below their bounds.
+``side`` is 0 for a buy, 1 for a sell. Every field is range-checked to its bound above before
+packing (``OutOfBoundsError`` otherwise: account, order id, expiry, timestamp and nonce < 2^32,
+market and side < 2^8, size < 2^48, prices < 2^56, amounts and fees < 2^63), so no two fields
+overlap and every word is below 2^253 < r. ``message()`` methods return the words.
 """
 
 from __future__ import annotations
@@ -153,6 +164,10 @@ __all__ = [
     "valid_public_key",
     "withdrawal_message",
     "transfer_message",
+    "order_message",
+    "cancel_message",
+    "pack_word",
+    "DEMO_INSURANCE_KEY",
 ]
 
 # --- scales and bounds (see the module docstring) ------------------------------------------
@@ -176,11 +191,15 @@ L1_ADDRESS_BOUND = 1 << 160
 INSURANCE_BOUND = 1 << 127
 EXCHANGE_ID_BOUND = 1 << 32
 RATE_BOUND = 1 << 40
-MAX_ACCOUNT_DEPTH = 32
-MAX_ORDER_DEPTH = 16
+MAX_ACCOUNT_DEPTH = 16  # 4-ary levels: 4^16 = 2^32 accounts at most
+MAX_ORDER_DEPTH = 8  # 4-ary levels: 4^8 = 65,536 order slots per account at most
 SLOT_FILLED_BITS = 48  # an order slot leaf is order_id * 2^48 + filled
 
-ACCOUNT_LEAF_FIELDS = 6 + 2 * MAX_MARKETS  # 14 Poseidon inputs
+ACCOUNT_LEAF_FIELDS = 5  # leaf = P5(static_hash, collateral, orders_root, sizes, funding)
+
+DEMO_INSURANCE_KEY = bytes([0xEE]) * 32
+"""Private key of the development insurance account (account 0) that ``Genesis`` uses when no
+``insurance_pubkey`` is given (public: tests and demos only; a deployment sets its own)."""
 
 R = FIELD_MODULUS
 
@@ -223,8 +242,51 @@ class MessageKind(IntEnum):
 
 
 def message_tag(kind: MessageKind, exchange_id: int) -> int:
-    """The first field of every signed message: kind + 256 * exchange_id."""
+    """The low 40 bits of every signed message's first word: kind + 256 * exchange_id."""
+    check_int(exchange_id, 0, EXCHANGE_ID_BOUND, "exchange_id")
     return int(kind) + (exchange_id << 8)
+
+
+def pack_word(fields: Sequence[tuple[object, int, str]]) -> int:
+    """Pack (value, bits, name) fields into one word, the first at bit 0; each value must be
+    an int in [0, 2^bits) (``OutOfBoundsError`` / ``MalformedTransactionError`` otherwise)."""
+    word, offset = 0, 0
+    for value, bits, name in fields:
+        word |= check_int(value, 0, 1 << bits, name) << offset
+        offset += bits
+    return word
+
+
+def order_message(
+    account: int,
+    market: int,
+    side: int,
+    size: int,
+    limit_price: int,
+    max_fee: int,
+    expiry: int,
+    order_id: int,
+    exchange_id: int,
+) -> tuple[int, int]:
+    """The packed words (w0, w1) an order signs (module docstring)."""
+    w0 = pack_word(
+        (
+            (message_tag(MessageKind.ORDER, exchange_id), 40, "tag"),
+            (account, 32, "account"),
+            (market, 8, "market"),
+            (int(side) if isinstance(side, IntEnum) else side, 8, "side"),
+            (order_id, 32, "order_id"),
+            (expiry, 32, "expiry"),
+        )
+    )
+    w1 = pack_word(((size, 48, "size"), (limit_price, 56, "limit_price"), (max_fee, 63, "max_fee")))
+    return w0, w1
+
+
+def cancel_message(account: int, order_id: int, exchange_id: int) -> tuple[int]:
+    """The packed word (w0,) a cancel signs."""
+    tag = message_tag(MessageKind.CANCEL, exchange_id)
+    return (pack_word(((tag, 40, "tag"), (account, 32, "account"), (order_id, 32, "order_id"))),)
 
 
 def symbol_to_int(symbol: str) -> int:
@@ -250,13 +312,15 @@ _HASH_CACHE: dict[tuple[int, ...], int] = {}
 _HASH_CACHE_MAX = 1 << 16
 
 
-def message_hash(fields: Sequence[int]) -> int:
+def message_hash(fields: Sequence[int], *, fast: bool = False) -> int:
     """``poseidon(fields)``, remembered for the last few thousand messages (``prehash`` fills
-    the memory for many messages in one Numba batch)."""
+    the memory for many messages in one Numba batch). ``fast``: hash through the Numba kernel
+    (``poseidon_many`` of one row, ~0.1 ms instead of ~0.3-1 ms in pure Python; it loads
+    Numba, which the fast signature verifier has loaded anyway)."""
     key = tuple(fields)
     h = _HASH_CACHE.get(key)
     if h is None:
-        h = poseidon(key)
+        h = poseidon_many([key])[0] if fast else poseidon(key)
         if len(_HASH_CACHE) >= _HASH_CACHE_MAX:
             _HASH_CACHE.clear()
         _HASH_CACHE[key] = h
@@ -344,8 +408,8 @@ class ExchangeConfig:
     oracle_keys: tuple[bj.Point, ...]  # 1..MAX_ORACLES whitelisted keys, oracle index = position
     oracle_quorum: int  # 1..len(oracle_keys) signatures needed per price
     oracle_validity: int  # seconds: a signed price is fresh for this long (1..2^32)
-    account_depth: int = 16  # 2^16 accounts
-    order_depth: int = 4  # 16 order storage slots per account
+    account_depth: int = 8  # 4-ary levels: 4^8 = 65,536 accounts (1..16)
+    order_depth: int = 2  # 4-ary levels: 4^2 = 16 order storage slots per account (1..8)
 
     def validate(self) -> None:
         try:
@@ -376,6 +440,16 @@ class ExchangeConfig:
     def n_markets(self) -> int:
         return len(self.markets)
 
+    @property
+    def n_accounts(self) -> int:
+        """4^account_depth: the accounts tree's leaves."""
+        return 1 << (2 * self.account_depth)
+
+    @property
+    def n_slots(self) -> int:
+        """4^order_depth: the order storage slots of an account."""
+        return 1 << (2 * self.order_depth)
+
 
 def valid_public_key(key: object) -> bool:
     """A Baby Jubjub point of the prime-order subgroup other than the identity."""
@@ -390,14 +464,28 @@ def valid_public_key(key: object) -> bool:
 
 @dataclass(frozen=True)
 class Genesis:
-    """The starting point of a state: config, the first oracle prices, the time."""
+    """The starting point of a state: config, the first oracle prices, the time, and the
+    insurance account (account 0: the operator's key and L1 address; a development key,
+    ``DEMO_INSURANCE_KEY``'s, when none is given)."""
 
     config: ExchangeConfig
     prices: tuple[int, ...]  # one per configured market, PRICE_SCALE
     timestamp: int
+    insurance_pubkey: bj.Point | None = None  # None: eddsa.prv2pub(DEMO_INSURANCE_KEY)
+    insurance_l1_address: int = 0
+
+    def __post_init__(self) -> None:
+        if self.insurance_pubkey is None:
+            object.__setattr__(self, "insurance_pubkey", _demo_insurance_pubkey())
 
     def validate(self) -> None:
         self.config.validate()
+        if not valid_public_key(self.insurance_pubkey):
+            raise ConfigError("the insurance key is not a point of the prime-order subgroup")
+        try:
+            check_int(self.insurance_l1_address, 0, L1_ADDRESS_BOUND, "insurance_l1_address")
+        except (OutOfBoundsError, MalformedTransactionError) as exc:
+            raise ConfigError(str(exc)) from exc
         if not isinstance(self.prices, tuple) or len(self.prices) != self.config.n_markets:
             raise ConfigError(f"one genesis price per market ({self.config.n_markets})")
         try:
@@ -408,6 +496,15 @@ class Genesis:
             raise ConfigError(str(exc)) from exc
 
 
+_DEMO_INSURANCE_PUB: list[bj.Point] = []
+
+
+def _demo_insurance_pubkey() -> bj.Point:
+    if not _DEMO_INSURANCE_PUB:
+        _DEMO_INSURANCE_PUB.append(eddsa.prv2pub(DEMO_INSURANCE_KEY))
+    return _DEMO_INSURANCE_PUB[0]
+
+
 # --- accounts --------------------------------------------------------------------------------
 
 
@@ -415,9 +512,13 @@ class Genesis:
 class Account:
     """An account leaf's content (its orders root lives in the state's order trees).
 
-    Leaf hash = poseidon of 14 fields, in this order (signed ones mod r):
-    [pubkey.x, pubkey.y, l1_address, collateral, nonce, orders_root,
-     size_0, funding_0, size_1, funding_1, size_2, funding_2, size_3, funding_3]
+    Leaf hash (layout v2, signed values mod r)::
+
+        leaf         = P5(static_hash, collateral, orders_root, sizes_hash, funding_hash)
+        static_hash  = P4(pubkey.x, pubkey.y, l1_address, nonce)     (static_fields)
+        sizes_hash   = P4(size_0, size_1, size_2, size_3)            (size_fields)
+        funding_hash = P4(funding_0, .., funding_3)                  (funding_fields)
+
     where size_m is the signed position in market m and funding_m the global funding index of
     m when the account was last written (every write settles funding first). Unused markets
     hold 0 and 0. An empty leaf (no account) is the field element 0.
@@ -430,19 +531,36 @@ class Account:
     positions: tuple[int, ...] = (0,) * MAX_MARKETS
     funding: tuple[int, ...] = (0,) * MAX_MARKETS
 
-    def leaf_fields(self, orders_root: int) -> tuple[int, ...]:
-        out = [
-            self.pubkey[0],
-            self.pubkey[1],
-            self.l1_address,
+    def static_fields(self) -> tuple[int, int, int, int]:
+        return (self.pubkey[0], self.pubkey[1], self.l1_address, self.nonce)
+
+    def size_fields(self) -> tuple[int, ...]:
+        return tuple(s % R for s in self.positions)
+
+    def funding_fields(self) -> tuple[int, ...]:
+        return tuple(g % R for g in self.funding)
+
+    def leaf_parts(self, orders_root: int) -> tuple:
+        """(static_fields, collateral mod r, orders_root, size_fields, funding_fields)."""
+        return (
+            self.static_fields(),
             self.collateral % R,
-            self.nonce,
             orders_root,
-        ]
-        for s, g in zip(self.positions, self.funding):
-            out.append(s % R)
-            out.append(g % R)
-        return tuple(out)
+            self.size_fields(),
+            self.funding_fields(),
+        )
+
+    def leaf(self, orders_root: int) -> int:
+        """The leaf hash (pure Python; the state hashes leaves in Numba batches)."""
+        return poseidon(
+            [
+                poseidon(self.static_fields()),
+                self.collateral % R,
+                orders_root,
+                poseidon(self.size_fields()),
+                poseidon(self.funding_fields()),
+            ]
+        )
 
 
 # --- orders and transactions ---------------------------------------------------------------
@@ -459,11 +577,11 @@ class Order:
     limit_price: int  # PRICE_SCALE: the worst price (highest for a buy, lowest for a sell)
     max_fee: int  # collateral quanta for the whole size; a fill pays at most pro rata
     expiry: int  # timestamp: fillable while now <= expiry
-    order_id: int  # 0 <= id < 2^32; its storage slot is id mod 2^order_depth
+    order_id: int  # 0 <= id < 2^32; its storage slot is id mod 4^order_depth
 
     def message(self, exchange_id: int) -> tuple[int, ...]:
-        return (
-            message_tag(MessageKind.ORDER, exchange_id),
+        """The packed words (w0, w1) the owner signs (module docstring)."""
+        return order_message(
             self.account,
             self.market,
             self.side,
@@ -472,6 +590,7 @@ class Order:
             self.max_fee,
             self.expiry,
             self.order_id,
+            exchange_id,
         )
 
 
@@ -721,31 +840,48 @@ Record = Union[  # noqa: UP007 (a runtime alias)
 def withdrawal_message(
     account: int, amount: int, fee: int, nonce: int, exchange_id: int
 ) -> tuple[int, ...]:
-    return (message_tag(MessageKind.WITHDRAWAL, exchange_id), account, amount, fee, nonce)
+    """The packed words (w0, w1) a withdrawal signs."""
+    tag = message_tag(MessageKind.WITHDRAWAL, exchange_id)
+    w0 = pack_word(((tag, 40, "tag"), (account, 32, "account"), (nonce, 32, "nonce")))
+    return w0, pack_word(((amount, 64, "amount"), (fee, 64, "fee")))
 
 
 def transfer_message(
     sender: int, recipient: int, amount: int, fee: int, nonce: int, exchange_id: int
 ) -> tuple[int, ...]:
-    return (
-        message_tag(MessageKind.TRANSFER, exchange_id),
-        sender,
-        recipient,
-        amount,
-        fee,
-        nonce,
+    """The packed words (w0, w1) a transfer signs."""
+    tag = message_tag(MessageKind.TRANSFER, exchange_id)
+    w0 = pack_word(
+        (
+            (tag, 40, "tag"),
+            (sender, 32, "sender"),
+            (recipient, 32, "recipient"),
+            (nonce, 32, "nonce"),
+        )
     )
+    return w0, pack_word(((amount, 64, "amount"), (fee, 64, "fee")))
 
 
 def oracle_message(market: int, price: int, timestamp: int, exchange_id: int) -> tuple[int, ...]:
-    return (message_tag(MessageKind.ORACLE_PRICE, exchange_id), market, price, timestamp)
+    """The packed word (w0,) an oracle signs for a price."""
+    tag = message_tag(MessageKind.ORACLE_PRICE, exchange_id)
+    return (
+        pack_word(
+            (
+                (tag, 40, "tag"),
+                (market, 8, "market"),
+                (timestamp, 32, "timestamp"),
+                (price, 56, "price"),
+            )
+        ),
+    )
 
 
-def _sign(prv: bytes, fields: tuple[int, ...]) -> Signature:
-    for i, v in enumerate(fields):
+def _sign(prv: bytes, words: tuple[int, ...]) -> Signature:
+    for i, v in enumerate(words):
         if not _is_int(v) or not 0 <= v < R:
-            raise MalformedTransactionError(f"message field {i} is not a field element: {v!r}")
-    return eddsa.sign_poseidon(prv, message_hash(fields))
+            raise MalformedTransactionError(f"message word {i} is not a field element: {v!r}")
+    return eddsa.sign_poseidon(prv, message_hash(words))
 
 
 def sign_order(prv: bytes, order: Order, exchange_id: int) -> SignedOrder:

@@ -197,3 +197,195 @@ def test_bad_arguments():
         tree.node(4, 1)
     assert tree.root == empty_hashes(4)[4]  # nothing was written by the failed calls
     assert issubclass(MerkleError, ValueError)
+
+
+# --- 4-ary trees (layout v2, /tmp/prompts/layout_v2.md section 1) -----------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from circuits.gadgets.merkle import (  # noqa: E402
+    QUAD_MAX_DEPTH,
+    QuadMerkleTree,
+    QuadProof,
+    QuadUpdateProof,
+    quad_compute_root,
+    quad_digits,
+    quad_empty_hashes,
+    quad_flush_many,
+    quad_path_nodes,
+    verify_quad_proof,
+    verify_quad_update,
+)
+
+
+def dense_quad_levels(leaves: list[int]) -> list[list[int]]:
+    """Every level of the dense 4-ary tree over ``leaves`` (plain Python, ``poseidon``)."""
+    levels = [list(leaves)]
+    while len(levels[-1]) > 1:
+        cur = levels[-1]
+        levels.append([poseidon(cur[i : i + 4]) for i in range(0, len(cur), 4)])
+    return levels
+
+
+def ref_quad_proof(leaves: list[int], index: int) -> tuple[tuple[int, int, int], ...]:
+    """The spec's siblings from the dense tree: the 3 other children at each level."""
+    out = []
+    for k, level in enumerate(dense_quad_levels(leaves)[:-1]):
+        pos = index >> (2 * k)
+        base = pos & ~3
+        out.append(tuple(level[base + c] for c in range(4) if base + c != pos))
+    return tuple(out)
+
+
+def test_quad_empty_hashes_and_digits():
+    zeros = quad_empty_hashes(QUAD_MAX_DEPTH)
+    assert zeros[0] == 0 and len(zeros) == QUAD_MAX_DEPTH + 1
+    for h in range(QUAD_MAX_DEPTH):
+        assert zeros[h + 1] == poseidon([zeros[h]] * 4)
+    assert quad_empty_hashes(2) == zeros[:3]
+    assert QuadMerkleTree(3).root == dense_quad_levels([0] * 64)[-1][0] == zeros[3]
+    assert quad_digits(0b11_10_01, 3) == (1, 2, 3)
+    assert quad_digits(27, 4) == (3, 2, 1, 0)
+    with pytest.raises(MerkleError):
+        quad_digits(64, 3)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_quad_small_tree_against_dense(backend):
+    rng = random.Random(11)
+    depth = 2
+    tree = QuadMerkleTree(depth, backend=backend)
+    leaves = [0] * 16
+    for step in range(20):
+        i = rng.randrange(16)
+        v = rng.choice([0, rng.randrange(R), rng.randrange(100)])
+        u = tree.update(i, v)
+        assert u.old_leaf == leaves[i] and u.new_leaf == v
+        leaves[i] = v
+        levels = dense_quad_levels(leaves)
+        assert tree.root == levels[-1][0] == u.new_root, f"step {step}"
+        assert u.digits == quad_digits(i, depth) and verify_quad_update(u, backend)
+        j = rng.randrange(16)
+        p = tree.proof(j)
+        assert p.leaf == leaves[j] and p.siblings == ref_quad_proof(leaves, j)
+        assert verify_quad_proof(tree.root, p, backend)
+    levels = dense_quad_levels(leaves)
+    for h in range(depth + 1):
+        assert [tree.node(h, k) for k in range(4 ** (depth - h))] == levels[h]
+    assert list(tree.items()) == [(i, v) for i, v in enumerate(leaves) if v]
+    assert len(tree) == sum(1 for v in leaves if v)
+
+
+def test_quad_backends_agree_on_paths():
+    rng = random.Random(12)
+    for depth in (1, 3, 8, QUAD_MAX_DEPTH):
+        sibs = tuple(tuple(rng.randrange(R) for _ in range(3)) for _ in range(depth))
+        leaf, index = rng.randrange(R), rng.randrange(4**depth)
+        nodes = quad_path_nodes(leaf, index, sibs, "python")
+        assert quad_path_nodes(leaf, index, sibs, "numba") == nodes
+        # the spec's rule, by hand: insert the path node at its digit among the siblings
+        cur = leaf
+        for k, d in enumerate(quad_digits(index, depth)):
+            row = list(sibs[k])
+            row.insert(d, cur)
+            cur = poseidon(row)
+            assert nodes[k + 1] == cur
+        assert quad_compute_root(leaf, index, sibs) == cur
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 63), st.one_of(st.just(0), st.integers(0, R - 1))),
+        max_size=12,
+    )
+)
+def test_quad_property_bulk_sequential_dense(writes):
+    """Property: staged bulk writes, one-by-one updates and the dense tree agree."""
+    leaves = [0] * 64
+    seq = QuadMerkleTree(3, backend="python")
+    for i, v in writes:
+        seq.set(i, v)
+        leaves[i] = v
+    bulk = QuadMerkleTree(3, backend="python")
+    assert bulk.set_many(writes) == seq.root == dense_quad_levels(leaves)[-1][0]
+    assert bulk._levels == seq._levels
+    assert seq.stored_nodes <= len(seq) * 4
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_quad_flush_many_and_sparse_depth_16(backend):
+    rng = random.Random(13)
+    big = QuadMerkleTree(QUAD_MAX_DEPTH, backend=backend)
+    small = QuadMerkleTree(2, backend=backend)
+    ref_big = QuadMerkleTree(QUAD_MAX_DEPTH, backend="python")
+    ref_small = QuadMerkleTree(2, backend="python")
+    for _ in range(15):
+        i, v = rng.randrange(1 << 32), rng.randrange(1, R)
+        big.stage(i, v)
+        ref_big.set(i, v)
+        j, w = rng.randrange(16), rng.randrange(R)
+        small.stage(j, w)
+        ref_small.set(j, w)
+    assert big.get(i) == v  # staged writes are visible before the flush
+    quad_flush_many([big, small], backend)
+    assert big._staged == {} and small._staged == {}
+    assert big.root == ref_big.root and small.root == ref_small.root
+    assert big._levels == ref_big._levels
+    p = big.proof(i)
+    assert p.depth == QUAD_MAX_DEPTH and verify_quad_proof(big.root, p)
+    absent = big.proof(5)
+    assert absent.leaf == 0 and verify_quad_proof(big.root, absent)
+    # emptying every leaf prunes every node
+    big.set_many([(k, 0) for k, _ in list(big.items())])
+    assert big.root == quad_empty_hashes(QUAD_MAX_DEPTH)[-1] and big.stored_nodes == 0
+    c = small.copy()
+    c.set(0, 1)
+    assert small.root == ref_small.root != c.root
+
+
+def test_quad_tampered_proofs_fail():
+    rng = random.Random(14)
+    tree = QuadMerkleTree(4)
+    for _ in range(30):
+        tree.stage(rng.randrange(256), rng.randrange(R))
+    root = tree.root
+    p = tree.proof(37)
+    assert verify_quad_proof(root, p)
+    sibs = [list(s) for s in p.siblings]
+    sibs[2][1] = (sibs[2][1] + 1) % R
+    bad = tuple(tuple(s) for s in sibs)
+    assert not verify_quad_proof(root, QuadProof(p.index, p.leaf, bad)), "flipped sibling"
+    assert not verify_quad_proof(root, QuadProof(p.index ^ 16, p.leaf, p.siblings)), "index"
+    assert not verify_quad_proof(root, QuadProof(p.index, (p.leaf + 1) % R, p.siblings))
+    assert not verify_quad_proof(root, QuadProof(p.index, p.leaf, p.siblings[:-1]))
+    assert not verify_quad_proof(root, QuadProof(256, p.leaf, p.siblings)), "index too big"
+    assert not verify_quad_proof(root, QuadProof(p.index, p.leaf, ((1, 2),) * 4)), "shape"
+    u = tree.update(37, 555)
+    assert verify_quad_update(u) and u.old_root == root and u.new_root == tree.root
+    for name, val in (
+        ("old_leaf", (u.old_leaf + 1) % R),
+        ("new_leaf", 556),
+        ("new_root", (u.new_root + 1) % R),
+        ("index", 38),
+    ):
+        assert not verify_quad_update(QuadUpdateProof(**{**u.__dict__, name: val})), name
+
+
+def test_quad_bad_arguments():
+    for depth in (0, QUAD_MAX_DEPTH + 1, 2.0, True):
+        with pytest.raises(MerkleError):
+            QuadMerkleTree(depth)  # type: ignore[arg-type]
+    tree = QuadMerkleTree(2)
+    for index in (-1, 16, 1.5):
+        with pytest.raises(MerkleError):
+            tree.set(index, 1)  # type: ignore[arg-type]
+        with pytest.raises(MerkleError):
+            tree.stage(index, 1)  # type: ignore[arg-type]
+    for value in (-1, R, "1"):
+        with pytest.raises(MerkleError):
+            tree.set_many([(1, 5), (3, value)])  # type: ignore[list-item]
+    with pytest.raises(MerkleError):
+        tree.node(3, 0)
+    assert tree.root == quad_empty_hashes(2)[2]  # the failed calls wrote nothing

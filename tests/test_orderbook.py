@@ -24,6 +24,7 @@ from rollup.orderbook import (
 )
 from rollup.state import State
 from rollup.types import (
+    DEMO_INSURANCE_KEY,
     PRICE_SCALE,
     Deposit,
     ExchangeConfig,
@@ -58,8 +59,8 @@ def funded():
     oracle = (eddsa.prv2pub(b"\x42" * 32),)
     config = ExchangeConfig(3, MARKETS, oracle, 1, 60, account_depth=4, order_depth=2)
     state = State(Genesis(config, (100 * P, 10 * P), T0), verifier=Trusting())
-    for i in range(5):
-        pub = eddsa.prv2pub(bytes([i + 1]) * 32)
+    for i in range(5):  # account 0 is the insurance account (genesis): funded like the others
+        pub = eddsa.prv2pub(DEMO_INSURANCE_KEY if i == 0 else bytes([i + 1]) * 32)
         state.apply(Deposit(bj.pack_point(pub), 0x100 + i, 1_000_000))
     state.flush()
     return state
@@ -215,14 +216,14 @@ def test_self_trade_cancels_the_resting_order(b):
 
 
 def test_a_new_order_replaces_the_older_one_in_its_slot(b):
-    # order_depth 2: ids 1 and 5 share slot 1
+    # order_depth 2 (4-ary): 16 slots, ids 1 and 17 share slot 1
     b.place(1, SELL, 10, 100, 1)
-    r = b.place(1, SELL, 7, 102, 5)
+    r = b.place(1, SELL, 7, 102, 17)
     assert [(c.order_id, c.code) for c in r.cancelled] == [(1, "replaced")]
-    assert b.book.get(1, 1) is None and b.book.get(1, 5).remaining == 7
-    assert b.book.last_id(1, 1) == 5
+    assert b.book.get(1, 1) is None and b.book.get(1, 17).remaining == 7
+    assert b.book.last_id(1, 1) == 17
     before = b.snapshot()
-    for oid in (5, 1, 3 + 0 * 4 + 0):  # 5 and 1 are spent in slot 1; 3 is a fresh slot
+    for oid in (17, 1, 3):  # 17 and 1 are spent in slot 1; 3 is a fresh slot
         if oid == 3:
             assert b.place(1, SELL, 1, 103, oid).status == "resting"
             continue
@@ -234,10 +235,10 @@ def test_a_new_order_replaces_the_older_one_in_its_slot(b):
 def test_the_state_refuses_an_order_whose_slot_moved_on(b):
     # the state's slot holds a later id (filled by a liquidation, say): the book's intake
     # asks the state as well
-    b.place(1, SELL, 10, 100, 9)  # id 9, slot 1 of account 1
-    b.place(0, BUY, 1, 100, 1)  # fills order 9: the state's slot 1 now holds id 9
-    book = OrderBook(2, b.state.config.order_depth)  # a book that never saw order 9
-    o = Order(1, 0, SELL, 10, 100 * P, 0, T0 + 100, 5)
+    b.place(1, SELL, 10, 100, 33)  # id 33, slot 1 of account 1
+    b.place(0, BUY, 1, 100, 1)  # fills order 33: the state's slot 1 now holds id 33
+    book = OrderBook(2, b.state.config.order_depth)  # a book that never saw order 33
+    o = Order(1, 0, SELL, 10, 100 * P, 0, T0 + 100, 17)  # slot 1, below 33
     with pytest.raises(errors.OrderReplayedError):
         book.place(b.state, PlaceOrder(SignedOrder(o, SIG)), NOW, 1, b.state.apply)
 
@@ -304,7 +305,7 @@ def test_fees_follow_the_schedule_capped_by_max_fee(funded):
     b2.place(1, SELL, 100, 100, 1, max_fee=20)
     t = b2.place(0, BUY, 50, 100, 1, max_fee=7).trades[0]
     assert (t.taker_fee, t.maker_fee) == (7, 10)  # both capped: 7 * 50/50, 20 * 50/100
-    assert b2.state.insurance == 17 * P
+    assert b2.state.pending_insurance == 17 * P
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ from rollup.requests_json import MalformedRequestError, dumps, request_to_json
 from rollup.sequencer import L1QueueError, Sequencer, SequencerConfig
 from rollup.storage import StorageError
 from rollup.types import (
+    DEMO_INSURANCE_KEY,
     PRICE_SCALE,
     Deleverage,
     Deposit,
@@ -53,7 +54,8 @@ from rollup.types import (
 P = PRICE_SCALE
 X = 3
 T0 = 1_700_000_000
-KEYS = [bytes([i + 1]) * 32 for i in range(5)]
+# KEYS[0]: the insurance account 0 (genesis, the development key), funded like the others
+KEYS = [DEMO_INSURANCE_KEY] + [bytes([i + 1]) * 32 for i in range(1, 5)]
 ORACLE_KEYS = [bytes([0x40 + i]) * 32 for i in range(3)]
 ADDR = [0x1000 + i for i in range(5)]
 DEPOSIT = 100_000
@@ -80,7 +82,7 @@ def genesis() -> Genesis:
         account_depth=4,
         order_depth=2,
     )
-    return Genesis(config, (100 * P, 10 * P), T0)
+    return Genesis(config, (100 * P, 10 * P), T0, insurance_l1_address=ADDR[0])
 
 
 @functools.cache
@@ -181,7 +183,7 @@ def test_replayed_orders(seq):
     seq.submit(sign_cancel(KEYS[2], 2, 2, X), T0 + 10)
     rejected(seq, place(2, SELL, 10, 105, 2), errors.OrderReplayedError)  # cancelled
     rejected(seq, sign_cancel(KEYS[2], 2, 2, X), OrderNotFoundError)
-    seq.submit(place(3, BUY, 10, 90, 6), T0 + 10)  # slot 2 of account 3
+    seq.submit(place(3, BUY, 10, 90, 18), T0 + 10)  # slot 2 of account 3
     rejected(seq, place(3, BUY, 10, 90, 2), errors.OrderReplayedError)  # an older id, slot 2
 
 
@@ -355,6 +357,12 @@ def test_batches_chain_pad_and_rebuild(tmp_path):
     for k in range(len(batches)):  # the state rebuilt from pubdata alone, batch by batch
         rebuilt = pubdata.rebuild(genesis(), [b.pubdata for b in batches[: k + 1]])
         assert rebuilt.root == batches[k].post_root
+        assert rebuilt.pending_insurance == 0  # each cut ends with end_batch
+    # the post-root includes end_batch: the fees reached account 0, nothing is pending
+    assert s.state.pending_insurance == 0
+    assert s.state.account(0).collateral * P + s.state.insurance_dust == (
+        rebuilt.account(0).collateral * P + rebuilt.insurance_dust
+    )
     s.close()
 
 
@@ -518,6 +526,23 @@ def test_state_before_a_batch_is_rebuilt_from_pubdata(tmp_path):
     assert s.state_before(s.batch_number).root == s.root
     with pytest.raises(errors.OutOfBoundsError):
         s.state_before(s.batch_number + 1)
+    s.close()
+
+
+def test_state_before_a_batch_from_a_snapshot(tmp_path):
+    """Storage.state_before_batch starts from a snapshot at a batch boundary when there is
+    one (snapshot_every=1), else from the genesis; both give every batch's pre-root."""
+    s = funded(tmp_path / "sn.db", shapes=(3,), snapshot_every=1)
+    _script(s, T0 + 10)
+    s.cut(T0 + 20)
+    n = s.batch_number
+    assert n >= 2 and s.storage.latest_snapshot() is not None
+    for k in range(n + 1):
+        st = s.storage.state_before_batch(k)
+        assert st.root == (s.batch(k).pre_root if k < n else s.root)
+        assert st.pending_insurance == 0
+    with pytest.raises(StorageError):
+        s.storage.state_before_batch(n + 1)
     s.close()
 
 

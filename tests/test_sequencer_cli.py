@@ -18,12 +18,20 @@ from rollup.batch import L1Request
 from rollup.orderbook import PlaceOrder, TimeInForce, sign_cancel
 from rollup.requests_json import request_to_json
 from rollup.storage import Storage
-from rollup.types import PRICE_SCALE, Deposit, Order, Side, sign_order, sign_withdrawal
+from rollup.types import (
+    DEMO_INSURANCE_KEY,
+    PRICE_SCALE,
+    Deposit,
+    Order,
+    Side,
+    sign_order,
+    sign_withdrawal,
+)
 
 P = PRICE_SCALE
 T0 = 1_700_000_000
 X = 1  # the demo's exchange id
-KEYS = [bytes([i + 1]) * 32 for i in range(3)]
+KEYS = [DEMO_INSURANCE_KEY] + [bytes([i + 1]) * 32 for i in range(1, 3)]  # 0: insurance
 
 
 def _cli() -> click.Group:

@@ -1,8 +1,12 @@
 """rollup.state with real EdDSA-Poseidon signatures: every transaction type's effect, and every
 rejection reason: a typed error with a stable code, and the state and its root unchanged.
+Layout v2: 4-ary trees, the sub-hashed account leaf, the insurance account 0 and
+``end_batch``, packed signed messages, ``dump``/``load``.
 
 Keys and a funded starting state are built once per module (signing costs milliseconds);
-each test works on a ``snapshot()`` of it."""
+each test works on a ``snapshot()`` of it. Account 0 is the insurance account (genesis, the
+development key ``DEMO_INSURANCE_KEY`` = KEYS[0]); it is an ordinary account otherwise, so the
+tests fund it and trade with it like accounts 1..3."""
 
 from __future__ import annotations
 
@@ -12,14 +16,16 @@ import pytest
 
 from circuits.gadgets import babyjubjub as bj
 from circuits.gadgets import eddsa
-from circuits.gadgets.merkle import verify_proof
-from circuits.gadgets.poseidon import poseidon
+from circuits.gadgets.merkle import quad_empty_hashes, verify_quad_proof
+from circuits.gadgets.poseidon import FIELD_MODULUS, poseidon
 from rollup import errors
 from rollup.state import EdDSAVerifier, State
 from rollup.types import (
+    DEMO_INSURANCE_KEY,
     PRICE_SCALE,
     Deleverage,
     Deposit,
+    DepositRecord,
     ExchangeConfig,
     ForcedWithdrawal,
     FundingTick,
@@ -34,6 +40,9 @@ from rollup.types import (
     Trade,
     Transfer,
     Withdrawal,
+    cancel_message,
+    oracle_message,
+    order_message,
     sign_oracle_price,
     sign_order,
     sign_transfer,
@@ -44,7 +53,7 @@ P = PRICE_SCALE
 X = 3  # exchange id
 T0 = 1_700_000_000
 DEPOSIT = 10_000
-KEYS = [bytes([i + 1]) * 32 for i in range(5)]
+KEYS = [DEMO_INSURANCE_KEY] + [bytes([i + 1]) * 32 for i in range(1, 5)]
 ORACLE_KEYS = [bytes([0x40 + i]) * 32 for i in range(3)]
 ADDR = [0x1000 + i for i in range(5)]
 MARKETS = (
@@ -69,12 +78,13 @@ def genesis():
         account_depth=4,
         order_depth=2,
     )
-    return Genesis(config, (100 * P, 10 * P), T0)
+    return Genesis(config, (100 * P, 10 * P), T0, insurance_l1_address=ADDR[0])
 
 
 @pytest.fixture(scope="module")
 def base(genesis, pubs):
-    """Accounts 0..3 with DEPOSIT quanta each (account 4's key has no account)."""
+    """Accounts 0..3 with DEPOSIT quanta each (account 0, the insurance account, exists from
+    the genesis; account 4's key has no account)."""
     s = State(genesis)
     for i in range(4):
         s.apply(Deposit(bj.pack_point(pubs[i]), ADDR[i], DEPOSIT))
@@ -100,9 +110,10 @@ def trade(taker, maker, size, price, taker_fee=0, maker_fee=0):
 def fingerprint(s: State):
     return (
         tuple(s.accounts()),
-        {a: dict(lv[0]) for a, lv in s._order_levels.items()},
+        {a: tuple(s.order_slots(a)) for a, _ in s.accounts()},
         s.markets,
-        s.insurance,
+        s.insurance_dust,
+        s.pending_insurance,
         s.next_account,
         s.funding_time,
     )
@@ -121,8 +132,13 @@ def rejected(s: State, tx, exc, now=None):
 
 
 def conserved(s: State, deposits: int, withdrawals: int) -> bool:
-    total = PRICE_SCALE * s.total_collateral() + s.insurance
-    total += sum(sum(f * p for f, p in zip(a.funding, a.positions)) for _, a in s.accounts())
+    """2^32 * sum(collateral, account 0 included) + insurance_dust + pending - unsettled
+    funding = 2^32 * (deposits - withdrawals), exactly."""
+    total = PRICE_SCALE * s.total_collateral() + s.insurance_dust + s.pending_insurance
+    total -= s.unsettled_funding()
+    alt = PRICE_SCALE * s.total_collateral() + s.insurance_dust + s.pending_insurance
+    alt += sum(sum(f * p for f, p in zip(a.funding, a.positions)) for _, a in s.accounts())
+    assert alt == total  # positions sum to zero per market, so sum g * s = 0
     return total == PRICE_SCALE * (deposits - withdrawals)
 
 
@@ -173,11 +189,11 @@ def test_deposit_with_a_bad_key_is_refused_not_rejected(state, pubkey, why):
 
 
 def test_deposit_refused_when_the_tree_is_full(genesis, pubs):
-    cfg = replace(genesis.config, account_depth=1)
+    cfg = replace(genesis.config, account_depth=1)  # 4 leaves: account 0 and three more
     s = State(replace(genesis, config=cfg))
-    for i in range(2):
+    for i in range(4):
         assert s.apply(Deposit(bj.pack_point(pubs[i]), 1, 1)).executed
-    r = s.apply(Deposit(bj.pack_point(pubs[2]), 1, 1))
+    r = s.apply(Deposit(bj.pack_point(pubs[4]), 1, 1))
     assert not r.executed and "full" in r.reason
 
 
@@ -212,10 +228,10 @@ def test_trade_moves_positions_cash_and_fees(state):
     a, b = state.account(0), state.account(1)
     assert a.positions[0] == 40 and b.positions[0] == -40
     assert a.collateral == DEPOSIT - 4000 - 4 and b.collateral == DEPOSIT + 4000 - 8
-    assert state.insurance == 12 * P
-    assert r.accounts == (0, 1) and r.slots == ((0, 1), (1, 2))
+    assert state.pending_insurance == 12 * P and r.insurance_delta == 12 * P
+    assert r.accounts == (0, 1) and r.slots == ((0, 1), (1, 6))
     assert r.record.taker_side == Side.BUY and r.record.maker_order_id == 6
-    assert state.order_slot(0, 1) == (1, 40) and state.order_slot(1, 2) == (6, 40)
+    assert state.order_slot(0, 1) == (1, 40) and state.order_slot(1, 6) == (6, 40)
     assert state.filled(0, 1) == 40
     assert conserved(state, 4 * DEPOSIT, 0)
 
@@ -227,7 +243,7 @@ def test_trade_rounding_dust_goes_to_the_fund(state):
     state.apply(Trade(buy, sell, 3, price, 0, 0))
     assert state.account(0).collateral == DEPOSIT - 301  # the buyer pays ceil
     assert state.account(1).collateral == DEPOSIT + 300  # the seller gets floor
-    assert state.insurance == P
+    assert state.pending_insurance == P
     assert conserved(state, 4 * DEPOSIT, 0)
 
 
@@ -246,15 +262,15 @@ def test_partial_fills_then_overfill(state):
 
 
 def test_slot_reuse_cancels_the_old_order_and_rejects_replays(state):
-    # order_depth 2: ids 1 and 5 share slot 1
+    # order_depth 2 (4-ary): 16 slots, ids 1 and 17 share slot 1
     old = order(0, Side.BUY, 100, 100, oid=1)
-    new = order(0, Side.BUY, 100, 100, oid=5)
+    new = order(0, Side.BUY, 100, 100, oid=17)
     state.apply(trade(old, order(1, Side.SELL, 100, 100), 10, 100))
     state.apply(trade(new, order(1, Side.SELL, 100, 100, oid=2), 20, 100))
-    assert state.order_slot(0, 1) == (5, 20)
+    assert state.order_slot(0, 1) == (17, 20)
     err = rejected(state, trade(old, order(1, Side.SELL, 100, 100, oid=3), 1, 100),
                    errors.OrderReplayedError)  # fmt: skip
-    assert "holds order 5" in str(err)
+    assert "holds order 17" in str(err)
 
 
 def test_trade_rejections(state):
@@ -332,7 +348,7 @@ def test_withdrawal_and_its_rejections(state):
     r = state.apply(w)
     assert r.record.l1_address == ADDR[0] and r.record.amount == 1000
     assert state.account(0).collateral == DEPOSIT - 1005 and state.account(0).nonce == 1
-    assert state.insurance == 5 * P
+    assert state.pending_insurance == 5 * P
     rejected(state, w, errors.BadNonceError)  # a replay
     rejected(state, sign_withdrawal(KEYS[0], 0, 1000, 5, 7, X), errors.BadNonceError)
     rejected(state, sign_withdrawal(KEYS[1], 0, 1000, 5, 1, X), errors.BadSignatureError)
@@ -488,7 +504,7 @@ def test_liquidation(leveraged):
     assert s.account(0).positions[0] == 400 and s.account(2).positions[0] == 500
     assert s.account(0).collateral == DEPOSIT - 90_000 + 44_500 - 445
     assert s.account(2).collateral == DEPOSIT - 44_500 - 5
-    assert s.insurance == 450 * P
+    assert s.pending_insurance == 450 * P
     assert conserved(s, 4 * DEPOSIT, 0)
 
 
@@ -529,17 +545,43 @@ def test_proofs_lead_to_the_roots(state):
     state.apply(trade(order(0, Side.BUY, 10, 100, oid=7), order(1, Side.SELL, 10, 100), 10, 100))
     root_fields = state.root_fields()
     assert poseidon(list(root_fields)) == state.root
-    assert root_fields[0] == state.accounts_root
+    assert root_fields == (
+        state.accounts_root,
+        state.markets_hash,
+        state.config_hash,
+        state.insurance_dust,
+        4,
+        T0,
+    )
     for i in range(4):
         proof = state.account_proof(i)
-        assert proof.leaf == poseidon(list(state.account_leaf_fields(i)))
-        assert verify_proof(state.accounts_root, proof)
-    assert state.account_proof(9).leaf == 0 and verify_proof(state.accounts_root,
-                                                            state.account_proof(9))  # fmt: skip
-    proof = state.order_proof(0, 3)
-    assert proof.leaf == (7 << 48) + 10
-    assert verify_proof(state.orders_root(0), proof)
-    assert state.account_leaf_fields(0)[5] == state.orders_root(0)
+        static, collateral, orders_root, sizes, funding = state.account_leaf_parts(i)
+        acc = state.account(i)
+        assert static == (*acc.pubkey, acc.l1_address, acc.nonce)
+        assert collateral == acc.collateral % FIELD_MODULUS and orders_root == state.orders_root(i)
+        assert sizes == tuple(x % FIELD_MODULUS for x in acc.positions)
+        assert funding == tuple(x % FIELD_MODULUS for x in acc.funding)
+        leaf = poseidon(
+            [poseidon(list(static)), collateral, orders_root, poseidon(list(sizes)),
+             poseidon(list(funding))]
+        )  # fmt: skip
+        assert proof.leaf == leaf == acc.leaf(orders_root) == state.account_leaf(i)
+        assert proof.depth == 4 and verify_quad_proof(state.accounts_root, proof)
+    assert state.account(1).positions[0] == -10
+    assert state.account_leaf_parts(1)[3][0] == FIELD_MODULUS - 10  # signed sizes mod r
+    empty = state.account_proof(9)
+    assert empty.leaf == 0 and verify_quad_proof(state.accounts_root, empty)
+    proof = state.order_proof(0, 7)
+    assert proof.leaf == (7 << 48) + 10 and proof.depth == 2
+    assert verify_quad_proof(state.orders_root(0), proof)
+    assert state.account_leaf_parts(0)[2] == state.orders_root(0)
+    # an account without orders: the empty orders tree, and its proofs
+    assert state.orders_root(3) == quad_empty_hashes(2)[2]
+    assert verify_quad_proof(state.orders_root(3), state.order_proof(3, 5))
+    with pytest.raises(errors.OutOfBoundsError):
+        state.order_proof(0, 16)
+    with pytest.raises(errors.OutOfBoundsError):
+        state.account_proof(256)
 
 
 def test_python_and_numba_hashing_agree(genesis, pubs, state):
@@ -578,7 +620,8 @@ def test_verifier_remembers_only_valid_signatures(pubs):
         {"oracle_quorum": 0},
         {"oracle_keys": (bj.GENERATOR,)},  # not in the prime-order subgroup
         {"oracle_keys": (bj.IDENTITY,)},
-        {"account_depth": 33},
+        {"account_depth": 17},
+        {"order_depth": 9},
         {"order_depth": 0},
         {"exchange_id": 1 << 32},
         {"oracle_validity": 0},
@@ -596,3 +639,127 @@ def test_bad_configs_are_refused(genesis, change):
 def test_bad_genesis_values_are_refused(genesis, change):
     with pytest.raises(errors.ConfigError):
         State(replace(genesis, **change))
+
+
+# --- the insurance account and end_batch (layout v2, section 4) ------------------------------
+
+
+def test_insurance_account_exists_at_genesis(genesis):
+    s = State(genesis)
+    acc = s.account(0)
+    assert acc.pubkey == eddsa.prv2pub(DEMO_INSURANCE_KEY) and acc.l1_address == ADDR[0]
+    assert acc.collateral == 0 and s.next_account == 1 and len(s) == 1
+    assert s.account_index(acc.pubkey) == 0
+    assert s.root_fields()[3:] == (0, 1, T0)
+    assert s.pending_insurance == 0 and s.insurance == 0
+    own = eddsa.prv2pub(bytes([0x77]) * 32)
+    other = State(replace(genesis, insurance_pubkey=own))
+    assert other.account(0).pubkey == own and other.root != s.root
+    with pytest.raises(errors.ConfigError):
+        State(replace(genesis, insurance_pubkey=bj.GENERATOR))  # not in the subgroup
+    with pytest.raises(errors.ConfigError):
+        State(replace(genesis, insurance_l1_address=1 << 160))
+
+
+def test_end_batch_moves_the_pending_insurance_to_account_0(state, pubs):
+    state.apply(trade(order(1, Side.BUY, 900, 100), order(2, Side.SELL, 900, 100), 900, 100,
+                      taker_fee=7, maker_fee=3))  # fmt: skip
+    state.set_time(T0 + 100)
+    state.apply(FundingTick(T0 + 100, (P + P // 3, 0)))
+    state.apply(Deposit(bj.pack_point(pubs[1]), 1, 1))  # settles account 1: fractional dust
+    pending, dust0 = state.pending_insurance, state.insurance_dust
+    assert pending % P and pending > 10 * P
+    before = state.account(0).collateral
+    root = state.root
+    credited = state.end_batch()
+    total = pending + dust0
+    assert credited == total >> 32 and state.account(0).collateral == before + credited
+    assert state.insurance_dust == total % P and state.pending_insurance == 0
+    assert state.root != root and state.root_fields()[3] == state.insurance_dust
+    assert state.insurance == P * state.account(0).collateral + state.insurance_dust
+    assert conserved(state, 4 * DEPOSIT + 1, 0)
+    # a second end_batch with nothing pending keeps account 0's collateral and the dust
+    c, d = state.account(0).collateral, state.insurance_dust
+    assert state.end_batch() == 0
+    assert (state.account(0).collateral, state.insurance_dust) == (c, d)
+    # account 0's own funding is settled by end_batch, like any write
+    assert state.account(0).funding == state.funding_indices
+
+
+def test_insurance_account_trades_and_withdraws_like_any_account(state):
+    state.apply(trade(order(0, Side.BUY, 10, 100), order(1, Side.SELL, 10, 100), 10, 100, 1, 1))
+    state.end_batch()
+    assert state.account(0).collateral == DEPOSIT - 1000 - 1 + 2
+    state.apply(sign_withdrawal(KEYS[0], 0, 500, 0, 0, X))
+    assert conserved(state, 4 * DEPOSIT, 500)
+
+
+def test_deposit_records_follow_the_circuit_rule(state, pubs):
+    """A record may open a second account for a known key at next_account (the circuit does
+    not prove key uniqueness); a record naming another account must hold its key."""
+    key = bj.pack_point(pubs[1])
+    root, fp = state.root, fingerprint(state)
+    for bad in (DepositRecord(2, key, ADDR[1], 5, True), DepositRecord(9, key, ADDR[1], 5, True)):
+        with pytest.raises(errors.RebuildError):
+            state.apply_record(bad)
+        assert state.root == root and fingerprint(state) == fp
+    r = state.apply_record(DepositRecord(4, key, 0xABC, 5, True))
+    assert r.accounts == (4,) and state.next_account == 5
+    assert state.account(4).pubkey == pubs[1] and state.account(4).collateral == 5
+    assert state.account_index(pubs[1]) == 1  # the sequencer's policy keeps the first
+    state.apply_record(DepositRecord(1, key, ADDR[1], 6, True))
+    assert state.account(1).collateral == DEPOSIT + 6
+
+
+def test_dump_and_load(state, genesis):
+    state.apply(trade(order(0, Side.BUY, 10, 100, oid=7), order(1, Side.SELL, 10, 100), 10, 100,
+                      3, 4))  # fmt: skip
+    data = state.dump()
+    assert data["pending_insurance"] == str(7 * P)
+    import json
+
+    copy = State.load(json.loads(json.dumps(data)))
+    assert copy.root == state.root and copy.pending_insurance == state.pending_insurance
+    assert fingerprint(copy) == fingerprint(state) and copy.genesis == state.genesis
+    assert State.load(data, genesis).root == state.root
+    for change in (
+        {"root": str(state.root + 1)},
+        {"pending_insurance": "1"},  # pending is not in the root: but the fingerprint is
+        {"insurance_dust": 1 << 32},
+        {"version": 1},
+        {"accounts": data["accounts"][1:]},  # no insurance account
+    ):
+        bad = {**data, **change}
+        if change.get("pending_insurance"):
+            assert State.load(bad).pending_insurance == 1  # loads: pending is not committed
+            continue
+        with pytest.raises(errors.StorageError):
+            State.load(bad)
+
+
+def test_packed_messages(pubs):
+    o = Order(5, 2, Side.SELL, 7, 9 * P, 11, T0, 13)
+    w0, w1 = o.message(X)
+    assert w0 == (1 + 256 * X) + (5 << 40) + (2 << 72) + (1 << 80) + (13 << 88) + (T0 << 120)
+    assert w1 == 7 + ((9 * P) << 48) + (11 << 104)
+    assert order_message(5, 2, 1, 7, 9 * P, 11, T0, 13, X) == (w0, w1)
+    w = sign_withdrawal(KEYS[1], 3, 100, 2, 9, X).message(X)
+    assert w == ((2 + 256 * X) + (3 << 40) + (9 << 72), 100 + (2 << 64))
+    t = sign_transfer(KEYS[1], 3, 4, 100, 2, 9, X).message(X)
+    assert t == ((3 + 256 * X) + (3 << 40) + (4 << 72) + (9 << 104), 100 + (2 << 64))
+    assert oracle_message(1, 5 * P, T0, X) == (
+        (4 + 256 * X) + (1 << 40) + (T0 << 48) + (5 * P << 80),
+    )
+    assert cancel_message(3, 77, X) == ((5 + 256 * X) + (3 << 40) + (77 << 72),)
+    # each message signs M = P_k(words)
+    so = sign_order(KEYS[1], o, X)
+    assert eddsa.verify_poseidon(poseidon([w0, w1]), so.signature, pubs[1])
+    # fields beyond their bounds never pack (no overlap)
+    for bad in (replace(o, account=1 << 32), replace(o, size=1 << 48), replace(o, side=256),
+                replace(o, limit_price=1 << 56), replace(o, order_id=-1)):  # fmt: skip
+        with pytest.raises(errors.OutOfBoundsError):
+            bad.message(X)
+    with pytest.raises(errors.MalformedTransactionError):
+        replace(o, expiry="1").message(X)
+    with pytest.raises(errors.OutOfBoundsError):
+        o.message(1 << 32)

@@ -4,16 +4,19 @@ Signatures are not the subject here (tests/test_state.py checks them with real E
 state runs with a verifier that accepts every signature, so hypothesis can explore thousands
 of requests. After every step:
 
-- collateral is conserved exactly: 2^32 * sum(collateral) + insurance + the funding not yet
-  settled (sum of cached index * size) = 2^32 * (deposits - withdrawals);
+- collateral is conserved exactly: 2^32 * sum(collateral, the insurance account 0 included)
+  + insurance_dust + pending insurance - the funding owed and not yet settled
+  = 2^32 * (deposits - withdrawals);
 - the positions of each market sum to zero;
 - a rejected request changed nothing, root included;
 - an account that signed an executed trade (or its side of a liquidation) is left with
   TR <= TV unless the trade only reduced its risk, recomputed here with exact rationals
   (fractions.Fraction) from the accounts before and after;
 
-and at the end rebuilding the state from the pubdata of the executed requests (cut into
-batches) gives the same root and the same accounts.
+and at the end rebuilding the state from the pubdata of the executed requests, cut into the
+batches the machine closed (``end_batch`` at random points and at the end), gives the same root
+and the same accounts. Account 0 is the insurance account (genesis key = key 0): it trades,
+withdraws and receives the fees like the others.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from circuits.gadgets import babyjubjub as bj
 from circuits.gadgets import eddsa
-from rollup import pubdata
+from rollup import pubdata, rules
 from rollup.errors import RollupError
 from rollup.state import State
 from rollup.types import (
@@ -68,9 +71,11 @@ PUBS = [eddsa.prv2pub(bytes([0x21 + i]) * 32) for i in range(N_KEYS)]
 PACKED = [bj.pack_point(p) for p in PUBS]
 ORACLE_KEYS = tuple(eddsa.prv2pub(bytes([0x71 + i]) * 32) for i in range(2))
 GENESIS = Genesis(
-    ExchangeConfig(1, MARKETS, ORACLE_KEYS, 2, 60, account_depth=3, order_depth=2),
+    ExchangeConfig(1, MARKETS, ORACLE_KEYS, 2, 60, account_depth=2, order_depth=2),
     (100 * P + 12345, 10 * P + 7),
     T0,
+    insurance_pubkey=PUBS[0],
+    insurance_l1_address=0x100,
 )
 
 
@@ -113,6 +118,7 @@ class Exchange(RuleBasedStateMachine):
         self.deposits = 0
         self.withdrawals = 0
         self.records: list = []
+        self.cuts: list[int] = []  # len(records) at each end_batch
         self.oid = [0] * N_KEYS
         self.now = T0
         self.stats: dict[str, int] = {}
@@ -126,9 +132,10 @@ class Exchange(RuleBasedStateMachine):
         return (
             s.root,
             tuple(s.accounts()),
-            {a: dict(lv[0]) for a, lv in s._order_levels.items()},
+            {a: tuple(s.order_slots(a)) for a, _ in s.accounts()},
             s.markets,
-            s.insurance,
+            s.insurance_dust,
+            s.pending_insurance,
             s.next_account,
             s.funding_time,
         )
@@ -285,8 +292,15 @@ class Exchange(RuleBasedStateMachine):
             indices.append(self.s.markets[m].funding_index + cap * share // 100)
         self._apply(FundingTick(self.now, tuple(indices)))
 
-    @rule(market=st.integers(0, 1), permille=st.integers(-250, 250), step=st.integers(0, 30))
-    def oracle(self, market, permille, step):
+    @rule(
+        market=st.integers(0, 1),
+        permille=st.integers(-250, 250),
+        step=st.integers(0, 30),
+        cut=st.booleans(),
+    )
+    def oracle(self, market, permille, step, cut):
+        if cut:
+            self.end_batch()
         self.now += step
         self.s.set_time(self.now)
         price = max(1, min(10**4 * P, self.s.prices[market] * (1000 + permille) // 1000))
@@ -336,15 +350,31 @@ class Exchange(RuleBasedStateMachine):
         price = oracle + premium if pos > 0 else max(1, oracle - premium)
         self._apply(Deleverage(market, a, b, size, price))
 
+    def end_batch(self):
+        """The sequencer cuts a batch: the pending insurance moves to account 0 (run by the
+        oracle rule at random, so that the rare rules keep their share of the steps)."""
+        s = self.s
+        pending, dust, acc0 = s.pending_insurance, s.insurance_dust, s.account(0)
+        charge, settle_dust = rules.funding_settlement(
+            acc0.positions, acc0.funding, s.funding_indices
+        )
+        credited = s.end_batch()
+        total = pending + dust + settle_dust
+        assert credited == total // P and s.insurance_dust == total % P
+        assert s.account(0).collateral == acc0.collateral - charge + credited
+        assert s.pending_insurance == 0 and s.account(0).funding == s.funding_indices
+        self.cuts.append(len(self.records))
+        self.stats["end_batch"] = self.stats.get("end_batch", 0) + 1
+
     # --- invariants ----------------------------------------------------------------------
 
     @invariant()
     def collateral_is_conserved_exactly(self):
         s = self.s
-        total = P * s.total_collateral() + s.insurance
-        total += sum(sum(f * x for f, x in zip(a.funding, a.positions)) for _, a in s.accounts())
+        total = P * s.total_collateral() + s.insurance_dust + s.pending_insurance
+        total -= s.unsettled_funding()
         assert total == P * (self.deposits - self.withdrawals)
-        assert s.insurance >= 0
+        assert s.pending_insurance >= 0 and 0 <= s.insurance_dust < P
 
     @invariant()
     def positions_sum_to_zero(self):
@@ -354,11 +384,9 @@ class Exchange(RuleBasedStateMachine):
     def teardown(self):
         if not self.records:
             return
-        cut = len(self.records) // 2
-        batches = [
-            pubdata.encode_records(self.records[:cut]),
-            pubdata.encode_records(self.records[cut:]),
-        ]
+        self.end_batch()  # close the last batch
+        bounds = [0, *self.cuts]
+        batches = [pubdata.encode_records(self.records[a:b]) for a, b in zip(bounds, bounds[1:])]
         rebuilt = pubdata.rebuild(GENESIS, batches)
         assert rebuilt.root == self.s.root
         assert list(rebuilt.accounts()) == list(self.s.accounts())
@@ -395,6 +423,7 @@ def test_the_machine_reaches_every_kind_of_transaction():
         "OracleRecord",
         "LiquidateRecord",
         "DeleverageRecord",
+        "end_batch",
         "insufficient_margin",
         "not_liquidatable",
     ]:

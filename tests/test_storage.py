@@ -24,6 +24,7 @@ from rollup.storage import (
     load_state,
 )
 from rollup.types import (
+    DEMO_INSURANCE_KEY,
     PRICE_SCALE,
     Deposit,
     ExchangeConfig,
@@ -53,7 +54,8 @@ def genesis() -> Genesis:
 
 
 def key(i: int) -> bytes:
-    return bj.pack_point(eddsa.prv2pub(bytes([i + 1]) * 32))
+    """Account i's packed key (0: the insurance account's development key)."""
+    return bj.pack_point(eddsa.prv2pub(DEMO_INSURANCE_KEY if i == 0 else bytes([i + 1]) * 32))
 
 
 def order(account, side, size, price, oid) -> PlaceOrder:
@@ -159,7 +161,9 @@ def test_state_dump_and_load(seq):
     assert list(again.accounts()) == list(seq.state.accounts())
     assert again.order_slot(1, 1) == seq.state.order_slot(1, 1) == (1, 4)
     assert again.insurance == seq.state.insurance
-    tampered = dict(data, insurance=str(seq.state.insurance + 1))
+    assert again.pending_insurance == seq.state.pending_insurance
+    assert again.insurance_dust == seq.state.insurance_dust
+    tampered = dict(data, insurance_dust=(seq.state.insurance_dust + 1) % (1 << 32))
     with pytest.raises(StorageError, match="recorded root"):
         load_state(genesis(), tampered)
     with pytest.raises(StorageError, match="does not load"):

@@ -83,7 +83,8 @@ def genesis() -> Genesis:
     )
     oracle = (eddsa.prv2pub(b"\x77" * 32),)
     config = ExchangeConfig(7, markets, oracle, 1, 60, account_depth=4, order_depth=2)
-    return Genesis(config, (100 * P, 10 * P), T0)
+    # account 0, the insurance account, holds key 0 (so key i is account i): it trades too
+    return Genesis(config, (100 * P, 10 * P), T0, eddsa.prv2pub(bytes([1]) * 32), 0x100)
 
 
 CONFIG = SequencerConfig(shapes=(4, 8), fees=FeeSchedule(100, 300), snapshot_every=3)
