@@ -1,63 +1,93 @@
-"""The batch circuit (issue E, first cut): a validity proof that a batch of transaction slots
-takes the state root of ``rollup.state`` from ``old_root`` to ``new_root`` by D's rules.
+"""The batch circuit (issue E) on layout v2: a validity proof that a batch of transaction slots
+takes the state root of ``rollup.state`` from ``old_root`` to ``new_root`` by D's rules, and
+that the public inputs are exactly the batch's pubdata (``rollup.pubdata.public_inputs``).
 
 Arithmetisation: the three-wire PLONK gate of ``circuits.builder`` (Gabizon, Williamson,
-Ciobotaru, ePrint 2019/953, section 6). State layout: exactly D's CURRENT commitment (see
-``rollup.state``): binary Poseidon(2) account tree, account leaf = Poseidon of 14 fields, order
-slots under the account (binary, ``order_depth``), state root = Poseidon(6) of (accounts_root,
-markets_hash, config_hash, insurance, next_account, funding_time).
+Ciobotaru, ePrint 2019/953, section 6). State layout: layout v2 (``rollup.state``'s docstring):
+4-ary Poseidon(4) trees of accounts and, under each account, of order slots
+(``circuits.gadgets.merkle_circuit.quad_*``); account leaf = P5(static_hash, collateral,
+orders_root, sizes_hash, funding_hash) with P4 sub-hashes; state root = P6(accounts_root,
+markets_hash, config_hash, insurance_dust, next_account, funding_time).
 
 Shape
 -----
-``BatchShape(n_slots, account_depth, order_depth, n_markets)``: one setup per shape. Every slot
-is *universal* (Loopring's design): it always performs
+``BatchShape(n_slots, account_depth, order_depth, n_markets)``: one setup per shape (depths in
+4-ary levels). Every slot is *universal* (Loopring's design): it always performs
 
-- the update of account A (its leaf, old and new, along one path) and then of account B (from
-  the intermediate root), each with one order-slot update under it;
-- two EdDSA-Poseidon verifications (A's and B's order);
-- the funding settlement, trade cash flow, position and margin arithmetic of both accounts;
+- the update of account A (leaf and path, old and new) and then of account B (from the
+  intermediate root), each with one order-slot update under it;
+- two EdDSA-Poseidon verifications: A's message (an order, a withdrawal or a transfer, one
+  P2 over type-selected packed words, spec section 5) and B's (a maker order);
+- the funding settlement, cash, position and margin arithmetic of both accounts;
+- the slot's 3 public-input words (spec section 6), type-selected;
 
-and a type (``is_trade``, ``is_deposit``, neither: NoOp) selects which results are written. A
-non-trade slot verifies a fixed dummy signature (a fixed key signing 0) in place of the orders':
-the EdDSA gadget has no ``enabled`` input, so the message and key are selected instead. A NoOp
-writes nothing (new leaves = old leaves); a Deposit writes A only.
+and the type flags (``is_deposit``, ``is_trade``, ``is_withdrawal``, ``is_transfer``,
+``is_forced``; none: NoOp) select what is written. What each type uses:
 
-Implemented types: NoOp, Deposit (executed; to an existing account or a new one at
-``next_account``; refusals are not provable yet), Trade (A = taker, B = maker).
+=================  =========================  ======================  =====================
+type               A                          B                       signatures
+=================  =========================  ======================  =====================
+NoOp               account 0, unchanged       = A, unchanged          dummy, dummy
+Deposit            the account (new or not)   = A after, unchanged    dummy, dummy
+Trade              taker                      maker                   taker's, maker's order
+Withdrawal         the account                = A after, unchanged    A's withdrawal, dummy
+Transfer           sender                     recipient               A's transfer, dummy
+ForcedWithdrawal   the account                = A after, unchanged    dummy, dummy
+=================  =========================  ======================  =====================
 
-Market parameters, prices and funding indices are opened once per batch from ``markets_hash``
-(Poseidon(11) per market, Poseidon(4) over the leaves) and ``exchange_id`` from
-``config_hash`` (whose ``account_depth`` and ``order_depth`` are the shape's constants, so a
-proof for one shape cannot speak about another config). They are batch constants in this cut
-(FundingTick and OraclePriceTick slots are not implemented). Values committed in the old root
-are trusted to be in their bounds (every write range-checks what it writes).
+A slot that signs nothing verifies a fixed dummy signature (a fixed key signing 0) instead:
+the EdDSA gadget has no ``enabled`` input, so the message and key are selected. Order-slot
+checks run on every slot; outside a trade the witness gives slot 0's content with a zero fill,
+which passes them and writes nothing.
+
+Empty leaves. An account's old fields are constrained to zero (orders root: the empty orders
+root) when its ``empty`` flag is set, and then its old leaf is 0; a non-empty claim needs a P5
+preimage of the leaf. So a new account (a Deposit at ``next_account`` to an empty leaf) is
+"settle and credit an all-zero account" plus its key and L1 address, with no selects.
+
+Batch level. Market parameters, prices and funding indices are opened once per batch from
+``markets_hash`` and ``exchange_id`` from ``config_hash`` (whose depths are the shape's
+constants). The funding hash every written account gets, P4(current indices), is hashed once
+per batch (FundingTick slots are not implemented: the indices are batch constants). The
+insurance (spec section 4): fees, trade dust and settlement dust of every slot go into one
+batch-level sum (``pending``, 2^-32 quanta); at the end account 0 is settled and updated once:
+total = pending + insurance_dust + its dust, collateral += total >> 32, insurance_dust = total
+mod 2^32 (``State.end_batch``). Values committed in the old root are trusted to be in their
+bounds (every write range-checks what it writes).
 
 Public inputs and the pubdata binding
 -------------------------------------
-``old_root, new_root, batch_number, timestamp, pubdata_hash`` (5 public signals). The pubdata
-(``rollup.pubdata``: records of whole 16-byte chunks, NoOp padding to ``n_slots`` records) is
-bound by a Poseidon chain over slots: ``h_0 = 0``, ``h_{i+1} = Poseidon(h_i, c_0, .., c_4)``
-with ``c_j`` the record's j-th chunk as a 128-bit big-endian integer (zero past the record's
-end; 5 = the most chunks of an implemented type, a deposit). ``native_pubdata_hash`` computes
-it from the bytes as a contract would (walk the records by their type byte).
-Prover side: 1,403 gates a slot (Poseidon(6) with the output materialised) plus the chunk
-assembly (the splits of fields that straddle a chunk boundary, which double as their range
-checks). Measured since (``bench/test_bench_binding_gas.py``): packing the pubdata as public
-inputs instead costs ~1 gate per 31-byte word in the circuit and ~331 execution gas per word on
-chain with our verifier (245 to verify + 86 to rebuild the word from calldata), ~513-663 gas a
-48-byte trade, against ~139k gas a slot for this Poseidon chain recomputed on chain (circomlibjs's
-Poseidon(6) contract): the chain is to be replaced by packed public inputs.
+``[old_root, new_root, batch_number, timestamp] + 3 words per slot`` (4 + 3 n_slots, spec 6):
+the slot's record bytes (D's encoding, zero-padded to 80 bytes) as three big-endian integers of
+31, 31 and 18 bytes. The circuit builds each type's words from its fields (a field that
+straddles a word boundary is split there, which also range-checks it; the L1 address is split
+into its 20 bytes once a slot and shared by deposits, forced withdrawals and withdrawals; a
+deposit's key as the 32 bytes of circomlib's packPoint, proven) and sums flag_t * word_t.
+Cost: ~1 gate a field byte in the circuit; on chain ~331 gas a 31-byte word
+(bench/test_bench_binding_gas.py) against ~139k gas a slot for the first cut's Poseidon chain.
 ``batch_number`` is bound as a public input only (the contract checks it); ``timestamp``
 drives the expiry checks.
 
-Gate labels: ``slot<i>/<part>``; the parts of a trade: ``acct_a``/``acct_b`` (leaf hashing and
-Merkle path, ``merkle/root`` fails on a wrong old leaf), ``orders_a``/``orders_b`` (slot
-rules: ``replay``, ``overfill``), ``sig_a``/``sig_b`` (a forged signature fails at
-``eddsa/check``), ``msg_a``/``msg_b`` (order hashes), ``limit_a``/``limit_b`` (price outside
-the order's limit), ``fee_a``/``fee_b``, ``expiry_a``/``expiry_b``, ``settle_a``/
-``settle_b``, ``cash``, ``position_a``/``position_b``, ``margin_a``/``margin_b``, ``pubdata``;
-batch level: ``batch/old_root``, ``batch/new_root`` (a wrong new root fails here),
-``batch/markets``, ``batch/config``, ``batch/insurance``.
+Gates (``bench/test_bench_stf.py``, account depth 8, order depth 2, 3 markets): 72,670 a slot
+(the first cut: 82,735 a trade): account paths 29,906 (2 updates x 8 levels x 1,871), signatures
+14,074 (2 x 7,037), leaf hashes 12,822 (2 reads P5 + 3 P4, A's write P5 + 2 P4, B's P5 + P4),
+order-slot paths 7,482, range checks 3,711, pubdata 2,105 (the deposit key's bytes and checks
+about 1,300), message hashes 1,049, the rest 1,518. Batch level: 34,276 with the insurance
+update of account 0 (20,128) and the market openings (9,038). Refusals proven: see
+``_Batch.refusals``.
+
+Gate labels: ``slot<i>/<part>``: ``type``, ``acct_a``/``acct_b`` (``leaf``: the sub-hashes and
+P5; ``path``: the 4-ary update; ``root``: the old root check, where a wrong old leaf or
+sibling fails; ``empty``: the zero fields of an empty account), ``orders_a``/``orders_b``
+(``replay``, ``overfill``, ``root``), ``msg_a``/``msg_b``, ``sig_a``/``sig_b`` (a forged
+signature fails at ``eddsa/check``), ``limit_a``/``limit_b``, ``fee_a``/``fee_b``,
+``expiry_a``/``expiry_b``, ``settle_a``/``settle_b``, ``cash``, ``position_a``/``position_b``,
+``margin_a``/``margin_b``, ``rules`` (accounts exist, distinct, deposit key and index, nonce,
+L1 address), ``refusal`` (a refused L1 request without a proven reason), ``leaf_a``/``leaf_b``
+(the new leaf), ``pubdata`` (``pubdata/word<j>``: a wrong
+public-input word fails there), ``next_account``; batch level: ``batch/old_root``,
+``batch/config``, ``batch/markets``, ``batch/funding_hash``, ``batch/insurance`` (account 0's
+update), ``batch/new_root`` (a wrong new root fails here).
 """
 
 from __future__ import annotations
@@ -74,19 +104,21 @@ from circuits.gadgets import eddsa_circuit as ec
 from circuits.gadgets import fixedpoint as fp
 from circuits.gadgets import merkle_circuit as mc
 from circuits.gadgets import poseidon_circuit as pc
-from circuits.gadgets.merkle import empty_hashes
-from circuits.gadgets.poseidon import poseidon as native_poseidon
+from circuits.gadgets.merkle import quad_empty_hashes
 from prover import params
 
 __all__ = [
     "BatchShape",
     "BatchCircuit",
-    "SLOT_CHUNKS",
+    "SLOT_WORDS",
     "TX_NOOP",
     "TX_DEPOSIT",
+    "TX_WITHDRAWAL",
+    "TX_FORCED",
+    "TX_TRANSFER",
     "TX_TRADE",
     "build_batch_circuit",
-    "native_pubdata_hash",
+    "build_batch_builder",
     "dummy_signature",
 ]
 
@@ -94,41 +126,48 @@ R = params.R_ORDER
 HALF = (R - 1) // 2
 PRICE_SCALE = 1 << 32
 RISK_SCALE = 10**6
-SLOT_CHUNKS = 5
-CHUNK_BITS = 128
-TX_NOOP, TX_DEPOSIT, TX_TRADE = 0, 1, 5
-ORDER_KIND = 1
-LEAF_FIELDS = 14
+DUST_BITS = 32
+TX_NOOP, TX_DEPOSIT, TX_WITHDRAWAL, TX_FORCED, TX_TRANSFER, TX_TRADE = 0, 1, 2, 3, 4, 5
+KIND_ORDER, KIND_WITHDRAWAL, KIND_TRANSFER = 1, 2, 3
 MAX_MARKETS = 4
+SLOT_WORDS = 3
+WORD_ENDS = (31, 62, 80)  # byte offsets where the slot's words end (spec section 6)
 DUMMY_PRIVATE_KEY = b"zkperp stf dummy signer key 0000"  # 32 bytes
 DUMMY_MESSAGE = 0
+TYPES = ("deposit", "withdrawal", "forced", "transfer", "trade")
 
 
 @lru_cache(maxsize=1)
 def dummy_signature() -> tuple[bj.Point, eddsa.Signature]:
-    """The fixed key and its signature of ``DUMMY_MESSAGE``: what a non-trade slot verifies."""
+    """The fixed key and its signature of ``DUMMY_MESSAGE``: what a slot that signs nothing
+    verifies."""
     pub = eddsa.prv2pub(DUMMY_PRIVATE_KEY)
     return pub, eddsa.sign_poseidon(DUMMY_PRIVATE_KEY, DUMMY_MESSAGE)
 
 
 @dataclass(frozen=True)
 class BatchShape:
-    """A circuit shape: slots per batch, the config's tree depths and number of markets."""
+    """A circuit shape: slots per batch, the config's tree depths (4-ary levels) and number of
+    markets."""
 
     n_slots: int
-    account_depth: int = 16
-    order_depth: int = 4
+    account_depth: int = 8
+    order_depth: int = 2
     n_markets: int = 3
 
     def validate(self) -> None:
         if not 1 <= self.n_slots <= 1 << 12:
             raise CircuitError(f"n_slots must be in 1..4096, got {self.n_slots}")
-        if not 1 <= self.account_depth <= 32:
-            raise CircuitError("account_depth must be in 1..32")
-        if not 1 <= self.order_depth <= 16:
-            raise CircuitError("order_depth must be in 1..16")
+        if not 1 <= self.account_depth <= 16:
+            raise CircuitError("account_depth must be in 1..16 (4-ary levels)")
+        if not 1 <= self.order_depth <= 8:
+            raise CircuitError("order_depth must be in 1..8 (4-ary levels)")
         if not 1 <= self.n_markets <= MAX_MARKETS:
             raise CircuitError(f"n_markets must be in 1..{MAX_MARKETS}")
+
+    @property
+    def n_public(self) -> int:
+        return 4 + SLOT_WORDS * self.n_slots
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,34 +176,6 @@ class BatchCircuit:
 
     shape: BatchShape
     circuit: CompiledCircuit
-
-
-# --- native pubdata binding ----------------------------------------------------------------
-
-
-def record_chunks(pubdata: bytes) -> list[list[int]]:
-    """The records of a batch's pubdata as lists of 128-bit chunks (walking the type bytes)."""
-    from rollup.pubdata import TxType, chunks_of
-
-    out = []
-    pos = 0
-    while pos < len(pubdata):
-        n = chunks_of(TxType(pubdata[pos]))
-        if n > SLOT_CHUNKS:
-            raise CircuitError(f"a record of {n} chunks does not fit a slot")
-        out.append(
-            [int.from_bytes(pubdata[pos + 16 * j : pos + 16 * j + 16], "big") for j in range(n)]
-        )
-        pos += 16 * n
-    return out
-
-
-def native_pubdata_hash(pubdata: bytes) -> int:
-    """h_{i+1} = Poseidon(h_i, c_0..c_4) over the records (see the module docstring)."""
-    h = 0
-    for chunks in record_chunks(pubdata):
-        h = native_poseidon([h, *chunks, *([0] * (SLOT_CHUNKS - len(chunks)))])
-    return h
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -186,6 +197,97 @@ def _flag(b: CircuitBuilder, name: str) -> LC:
     return v
 
 
+def _chunks(xs: Sequence[LC], n: int) -> list[list[LC]]:
+    return [list(xs[i : i + n]) for i in range(0, len(xs), n)]
+
+
+# (field, width in bytes; negative: a list of that many byte values, big-endian) after the type
+# byte: rollup.pubdata's layouts of the implemented types
+RECORD_LAYOUTS: dict[str, tuple[int, tuple[tuple[str, int], ...]]] = {
+    "deposit": (
+        TX_DEPOSIT,
+        (("executed", 1), ("account", 4), ("amount", 8), ("l1_address", -20), ("pubkey", -32)),
+    ),
+    "withdrawal": (
+        TX_WITHDRAWAL,
+        (("account", 4), ("amount", 8), ("fee", 8), ("l1_address", -20)),
+    ),
+    "forced": (
+        TX_FORCED,
+        (("executed", 1), ("account", 4), ("amount", 8), ("l1_address", -20)),
+    ),
+    "transfer": (TX_TRANSFER, (("sender", 4), ("recipient", 4), ("amount", 8), ("fee", 8))),
+    "trade": (
+        TX_TRADE,
+        (
+            ("market", 1),
+            ("taker_side", 1),
+            ("taker", 4),
+            ("maker", 4),
+            ("taker_order_id", 4),
+            ("maker_order_id", 4),
+            ("size", 6),
+            ("price", 7),
+            ("taker_fee", 8),
+            ("maker_fee", 8),
+        ),
+    ),
+}
+
+
+def record_words(b: CircuitBuilder, kind: str, values: dict) -> list[LC]:
+    """The 3 public-input words (spec section 6) of a ``kind`` record from its field values
+    (LCs the caller has range-checked to their widths; byte lists for the negative widths)."""
+    code, layout = RECORD_LAYOUTS[kind]
+    w = _Words(b, code)
+    for name, width in layout:
+        if width < 0:
+            if len(values[name]) != -width:
+                raise CircuitError(f"{name}: {-width} bytes expected")
+            w.byte_list(values[name])
+        else:
+            w.field(values[name], width)
+    return w.words
+
+
+class _Words:
+    """The three public-input words of one record type, field by field (big-endian bytes)."""
+
+    def __init__(self, b: CircuitBuilder, type_code: int) -> None:
+        self.b = b
+        self.words = [LC(), LC(), LC()]
+        self.words[0] = self.words[0] + (type_code << (8 * (WORD_ENDS[0] - 1)))
+        self.pos = 1
+
+    def _place(self, value: Operand, start: int, width: int) -> None:
+        j = next(k for k, end in enumerate(WORD_ENDS) if start < end)
+        end = start + width
+        if end > WORD_ENDS[j]:  # pragma: no cover - the callers split at boundaries
+            raise CircuitError("a piece crosses a word boundary")
+        self.words[j] = self.words[j] + as_lc(value) * (1 << (8 * (WORD_ENDS[j] - end)))
+
+    def field(self, value: Operand, width: int) -> None:
+        """A ``width``-byte field whose value the caller has range-checked (split here only
+        where it crosses a word boundary: then the split proves its range)."""
+        start, end = self.pos, self.pos + width
+        cuts = [c for c in WORD_ENDS[:2] if start < c < end]
+        if not cuts:
+            self._place(value, start, width)
+        else:
+            bounds = [start, *cuts, end]
+            segs = list(zip(bounds, bounds[1:]))  # big-endian order
+            parts = bits.split(self.b, value, [8 * (e - s) for s, e in reversed(segs)])
+            for (s, e), part in zip(segs, reversed(parts)):
+                self._place(part, s, e - s)
+        self.pos = end
+
+    def byte_list(self, values: Sequence[Operand]) -> None:
+        """Bytes (each range-checked by the caller), big-endian order."""
+        for v in values:
+            self._place(v, self.pos, 1)
+            self.pos += 1
+
+
 # --- the circuit ------------------------------------------------------------------------------
 
 
@@ -194,36 +296,25 @@ class _Batch:
         self.b = b
         self.shape = shape
         self.n = shape.n_markets
-        self.empty_orders_root = empty_hashes(shape.order_depth)[-1]
+        self.empty_orders_root = quad_empty_hashes(shape.order_depth)[-1]
 
     # batch-level openings
     def open_state(self) -> None:
-        b = self.b
+        b, s = self.b, self.shape
         self.old_root = b.public_input("old_root")
         self.new_root = b.public_input("new_root")
         self.batch_number = b.public_input("batch_number")
         self.timestamp = b.public_input("timestamp")
-        self.pubdata_hash = b.public_input("pubdata_hash")
+        self.pub_words = [b.public_inputs(f"s{i}/pubdata", SLOT_WORDS) for i in range(s.n_slots)]
         rf = b.private_inputs("root_fields", 6)
         self.accounts_root0, self.markets_hash, self.config_hash = rf[0], rf[1], rf[2]
-        self.insurance0, self.next_account0, self.funding_time = rf[3], rf[4], rf[5]
+        self.dust0, self.next_account0, self.funding_time = rf[3], rf[4], rf[5]
         with b.scope("batch/old_root"):
             b.assert_equal(pc.poseidon(b, rf), self.old_root)
         with b.scope("batch/config"):
-            cfg = b.private_inputs("config_fields", 3)  # exchange_id, keys_hash, quorum
-            validity = b.private_input("oracle_validity")
+            cfg = b.private_inputs("config_fields", 4)  # exchange_id, keys_hash, quorum, validity
             self.exchange_id = cfg[0]
-            h = pc.poseidon(
-                b,
-                [
-                    cfg[0],
-                    self.shape.account_depth,
-                    self.shape.order_depth,
-                    cfg[1],
-                    cfg[2],
-                    validity,
-                ],
-            )
+            h = pc.poseidon(b, [cfg[0], s.account_depth, s.order_depth, cfg[1], cfg[2], cfg[3]])
             b.assert_equal(h, self.config_hash)
         with b.scope("batch/markets"):
             leaves = []
@@ -234,53 +325,91 @@ class _Batch:
                 self.markets.append(f)
             h = pc.poseidon(b, leaves + [0] * (MAX_MARKETS - self.n))
             b.assert_equal(h, self.markets_hash)
-            # per market: mmf * p and imf * p (the risk of one synthetic quantum)
             self.price = [f[8] for f in self.markets]
             self.index = [f[9] for f in self.markets]
             self.max_pos = [f[6] for f in self.markets]
             self.max_price = [f[7] for f in self.markets]
+            # the risk of one synthetic quantum at the oracle price (maintenance, initial)
             self.mp = [b.mul(f[2], f[8]) for f in self.markets]
             self.ip = [b.mul(f[3], f[8]) for f in self.markets]
+        with b.scope("batch/funding_hash"):
+            self.funding_hash = pc.hash_var(b, self.index + [0] * (MAX_MARKETS - self.n))
 
-    # per-slot parts
-    def account(self, p: str, tag: str) -> dict:
-        """The witness of one account access: path, old leaf fields, emptiness."""
+    # accounts
+    def account(self, p: str, tag: str, *, index_bits=None) -> dict:
+        """The witness of one account access and its old leaf: fields, sub-hashes, emptiness
+        (an empty account's fields are zero), path bits and siblings."""
         b, s = self.b, self.shape
+        ad = s.account_depth
         acc = {
-            "bits": b.private_inputs(f"{p}{tag}_bits", s.account_depth),
-            "sibs": b.private_inputs(f"{p}{tag}_sibs", s.account_depth),
-            "empty": _flag(b, f"{p}{tag}_empty"),
-            "old": b.private_inputs(f"{p}{tag}_fields", LEAF_FIELDS),
+            "static": b.private_inputs(f"{p}{tag}_static", 4),
+            "coll": b.private_input(f"{p}{tag}_collateral"),
+            "oroot": b.private_input(f"{p}{tag}_orders_root"),
+            "sizes": b.private_inputs(f"{p}{tag}_sizes", MAX_MARKETS),
+            "funding": b.private_inputs(f"{p}{tag}_funding", MAX_MARKETS),
+            "sibs": _chunks(b.private_inputs(f"{p}{tag}_sibs", 3 * ad), 3),
         }
-        with b.scope("path_bits"):
-            acc["index"] = mc.path_bits(b, acc["bits"])
+        if index_bits is None:
+            acc["bits"] = b.private_inputs(f"{p}{tag}_bits", 2 * ad)
+            acc["empty"] = _flag(b, f"{p}{tag}_empty")
+            with b.scope("bits"):
+                acc["index"] = b.materialize(mc.quad_digit_bits(b, acc["bits"]))
+            with b.scope("empty"):
+                e = acc["empty"]
+                for f in [*acc["static"], acc["coll"], *acc["sizes"], *acc["funding"]]:
+                    b.assert_mul(e, f, 0)
+                b.assert_mul(e, acc["oroot"] - self.empty_orders_root, 0)
+        else:
+            acc["bits"] = index_bits
+            acc["empty"] = as_lc(0)
+            acc["index"] = mc.from_bits_lc(index_bits)
+        with b.scope("leaf"):
+            acc["static_h"] = pc.hash_var(b, acc["static"])
+            acc["sizes_h"] = pc.hash_var(b, acc["sizes"])
+            fund_h = pc.hash_var(b, acc["funding"])
+            h = pc.hash_var(b, [acc["static_h"], acc["coll"], acc["oroot"], acc["sizes_h"], fund_h])
+            acc["leaf_old"] = h if index_bits is not None else b.mul(1 - acc["empty"], h)
         return acc
 
     def settle(self, acc: dict) -> tuple[LC, LC]:
-        """(collateral after settling, dust scaled by 2^32) of the old fields."""
+        """(collateral after settling, dust in 2^-32 quanta) of the old fields (rollup.rules.
+        funding_settlement: charge = ceil(F / 2^32), F = sum (g_m - f_m) s_m)."""
         b = self.b
-        old = acc["old"]
-        c0 = old[3]
         owed = b.sum(
-            b.mul(b.materialize(self.index[m] - old[7 + 2 * m]), old[6 + 2 * m])
+            b.mul(b.materialize(self.index[m] - acc["funding"][m]), acc["sizes"][m])
             for m in range(self.n)
         )
         charge = fp.div_ceil(b, owed, PRICE_SCALE, q_bits=78, signed=True)
         dust = as_lc(charge) * PRICE_SCALE - owed
-        return c0 - charge, dust
+        return acc["coll"] - charge, dust
 
-    def order(self, p: str, tag: str, acc: dict, is_trade: LC, fill: LC) -> tuple[LC, LC, dict]:
-        """Order-slot rules and the order tree update; returns (old orders root check is the
-        caller's: the computed old root, the new root, the order's fields)."""
+    def write(self, acc: dict, root: LC, leaf_new: LC, writes: LC, tag: str) -> LC:
+        """The path update of ``acc`` from ``root``: the old leaf must sit under ``root``;
+        returns the root with the new leaf (the old one when ``writes`` = 0)."""
+        b = self.b
+        leaf = b.select(writes, leaf_new, acc["leaf_old"])
+        with b.scope("path"):
+            old, new = mc.quad_update_roots(
+                b, acc["leaf_old"], leaf, acc["bits"], acc["sibs"], check_bits=False
+            )
+        with b.scope("root"):
+            b.assert_equal(old, root)
+        return new
+
+    # orders
+    def order(self, p: str, tag: str, acc: dict, is_trade: LC, fill: LC) -> dict:
+        """Order-slot rules and the order tree update (slot = order_id mod 4^order_depth);
+        the old orders root must be the account's."""
         b, s = self.b, self.shape
+        od = s.order_depth
         o = {
             k: b.private_input(f"{p}{tag}_{k}")
             for k in ("size", "limit", "max_fee", "expiry", "oid", "oid_old", "filled_old")
         }
-        osibs = b.private_inputs(f"{p}{tag}_osibs", s.order_depth)
+        osibs = _chunks(b.private_inputs(f"{p}{tag}_osibs", 3 * od), 3)
         with b.scope(f"orders_{tag}"):
-            parts = bits.split(b, o["oid"], [1] * s.order_depth + [32 - s.order_depth])
-            slot_bits = parts[: s.order_depth]
+            parts = bits.split(b, o["oid"], [1] * (2 * od) + [32 - 2 * od])
+            slot_bits = parts[: 2 * od]
             bits.range_check(b, o["oid_old"], 32)
             bits.range_check(b, o["filled_old"], 48)
             bits.range_check(b, o["size"], 48)
@@ -292,62 +421,84 @@ class _Batch:
                 bits.assert_less_or_equal(b, filled, o["size"], 48)
             old_leaf = o["oid_old"] * (1 << 48) + o["filled_old"]
             new_leaf = b.select(is_trade, o["oid"] * (1 << 48) + filled, old_leaf)
-            old_root = mc.merkle_root(b, old_leaf, osibs, slot_bits, check_bits=False)
-            new_root = mc.merkle_root(b, new_leaf, osibs, slot_bits, check_bits=False)
-        return old_root, new_root, o
+            old_root, new_root = mc.quad_update_roots(
+                b, old_leaf, new_leaf, slot_bits, osibs, check_bits=False
+            )
+            with b.scope("root"):
+                b.assert_equal(old_root, acc["oroot"])
+        o["new_root"] = new_root
+        return o
 
-    def order_message(self, acc: dict, o: dict, market: LC, side: LC) -> LC:
-        b = self.b
-        tag = self.exchange_id * 256 + ORDER_KIND
-        fields = [
-            tag,
-            acc["index"],
-            market,
-            side,
-            o["size"],
-            o["limit"],
-            o["max_fee"],
-            o["expiry"],
-            o["oid"],
-        ]
-        return pc.hash_var(b, fields)
+    def order_words(self, acc: dict, o: dict, market: LC, side: LC) -> tuple[LC, LC]:
+        """(w0, w1) of an order message (spec section 5)."""
+        tag = KIND_ORDER + self.exchange_id * 256
+        w0 = (
+            tag
+            + acc["index"] * (1 << 40)
+            + market * (1 << 72)
+            + as_lc(side) * (1 << 80)
+            + o["oid"] * (1 << 88)
+            + o["expiry"] * (1 << 120)
+        )
+        w1 = o["size"] + o["limit"] * (1 << 48) + o["max_fee"] * (1 << 104)
+        return w0, w1
 
-    def signature(self, p: str, tag: str, msg: LC, pk: Sequence[LC], is_trade: LC) -> None:
+    def signature(self, p: str, tag: str, msg: LC, pk: Sequence[LC], signs: LC) -> None:
         b = self.b
         dpk, _ = dummy_signature()
         sig = b.private_inputs(f"{p}{tag}_sig", 3)
         with b.scope(f"sig_{tag}"):
-            m = b.select(is_trade, msg, DUMMY_MESSAGE)
-            ax = b.select(is_trade, pk[0], dpk[0])
-            ay = b.select(is_trade, pk[1], dpk[1])
+            m = b.select(signs, msg, DUMMY_MESSAGE)
+            ax = b.select(signs, pk[0], dpk[0])
+            ay = b.select(signs, pk[1], dpk[1])
             ec.verify(b, m, ax, ay, sig[0], sig[1], sig[2])
 
-    def risk_terms(self, s_old: Sequence[LC]) -> dict:
-        """|s_m| and its sign for every market, TV's position part, TR and TRi (before)."""
-        b = self.b
+    def margin(self, acc, e, c_set, c_new, delta, abs_new, side, size) -> tuple[LC, LC]:
+        """D's margin rule (rollup.rules.margin_ok) for a change of the traded position only:
+        (ok, initial) with initial = [TRi_after <= TV_after 10^6] (a withdrawal's free
+        collateral check when delta = 0) and ok = initial or (the change only reduces risk
+        and TV/TR does not fall, cross-multiplied)."""
+        b, n = self.b, self.n
+        s_old = acc["sizes"][:n]
         absv, neg = [], []
-        for m in range(self.n):
+        for m in range(n):
             a, ng = bits.abs_value(b, s_old[m], 50)
             absv.append(a)
             neg.append(ng)
-        return {
-            "abs": absv,
-            "neg": neg,
-            "sp": b.sum(b.mul(s_old[m], self.price[m]) for m in range(self.n)),
-            "tr": b.sum(b.mul(self.mp[m], absv[m]) for m in range(self.n)),
-            "tri": b.sum(b.mul(self.ip[m], absv[m]) for m in range(self.n)),
-        }
+        sp = b.sum(b.mul(s_old[m], self.price[m]) for m in range(n))
+        tr = b.sum(b.mul(self.mp[m], absv[m]) for m in range(n))
+        tri = b.sum(b.mul(self.ip[m], absv[m]) for m in range(n))
+        tv0 = c_set * PRICE_SCALE + sp
+        p_t = _onehot_dot(b, e, self.price)
+        tv1 = c_new * PRICE_SCALE + sp + b.mul(delta, p_t)
+        abs_old_t = _onehot_dot(b, e, absv)
+        d_abs = b.materialize(abs_new - abs_old_t)
+        tr1 = tr + b.mul(_onehot_dot(b, e, self.mp), d_abs)
+        tri1 = tri + b.mul(_onehot_dot(b, e, self.ip), d_abs)
+        with b.scope("initial"):
+            ok1 = _sign_bit(b, b.materialize(tv1 * RISK_SCALE - tri1), 136)
+        with b.scope("reduce"):
+            le = bits.less_or_equal(b, size, abs_old_t, 50)
+            neg_t = _onehot_dot(b, e, neg)
+            reduce = b.mul(le, b.xor(neg_t, side))
+        with b.scope("ratio"):
+            x = b.mul(b.materialize(tv1), b.materialize(tr)) - b.mul(
+                b.materialize(tv0), b.materialize(tr1)
+            )
+            ratio = _sign_bit(b, b.materialize(x), 240)
+        return b.or_(ok1, b.mul(reduce, ratio)), ok1
 
-    def build_slot(self, i: int, root: LC, pubdata_acc: LC) -> tuple[LC, LC, LC, LC, LC]:
-        """One universal slot: returns (new accounts root, 1 if it creates an account, the
-        insurance delta, the new pubdata hash, account A's index)."""
+    def build_slot(self, i: int, root: LC, next_account: LC) -> tuple[LC, LC, LC]:
+        """One universal slot: returns (new accounts root, new next_account, insurance
+        delta in 2^-32 quanta)."""
         b, n = self.b, self.n
         p = f"s{i}/"
         with b.scope(f"slot{i}"):
             with b.scope("type"):
-                is_trade = _flag(b, f"{p}is_trade")
-                is_dep = _flag(b, f"{p}is_deposit")
-                b.assert_bool(is_trade + is_dep)
+                fl = {t: _flag(b, f"{p}is_{t}") for t in TYPES}
+                b.assert_bool(b.sum(fl.values()))
+                is_dep, is_trade, is_wd = fl["deposit"], fl["trade"], fl["withdrawal"]
+                is_tr, is_fw = fl["transfer"], fl["forced"]
                 e = b.private_inputs(f"{p}market", n)
                 for em in e:
                     b.assert_bool(em)
@@ -357,42 +508,52 @@ class _Batch:
                 size = b.private_input(f"{p}size")
                 price = b.private_input(f"{p}price")
                 fee = b.private_inputs(f"{p}fees", 2)
-                dep_new = _flag(b, f"{p}dep_new")
-                new_acct = b.mul(is_dep, dep_new)
+                amount = b.private_input(f"{p}amount")
+                l1 = b.private_input(f"{p}l1")
                 dep_pk = b.private_inputs(f"{p}dep_pk", 2)
-                dep_l1 = b.private_input(f"{p}dep_l1")
-                amount = b.private_input(f"{p}dep_amount")
+                # an L1 request (deposit, forced withdrawal) is executed or refused
+                executed = _flag(b, f"{p}executed")
+                b.assert_zero(b.mul(executed, 1 - is_dep - is_fw))
+                dep_x, fw_x = b.mul(is_dep, executed), b.mul(is_fw, executed)
+                debits = b.materialize(is_wd + is_tr + fw_x)  # A pays amount (and fee)
+                signs_a = b.materialize(is_trade + is_wd + is_tr)
+                writes_a = b.materialize(dep_x + signs_a + fw_x)
+                writes_b = b.materialize(is_trade + is_tr)
             with b.scope("acct_a"):
                 a = self.account(p, "a")
             with b.scope("acct_b"):
                 acc_b = self.account(p, "b")
-            # a trade needs two distinct, existing accounts
-            with b.scope("distinct"):
-                b.assert_zero(b.mul(is_trade, a["empty"]))
-                b.assert_zero(b.mul(is_trade, acc_b["empty"]))
+            new_acct = b.mul(dep_x, a["empty"])
+            with b.scope("rules"):
+                # accounts that must exist; trade and transfer between two distinct ones
+                b.assert_zero(b.mul(b.materialize(signs_a + fw_x), a["empty"]))
+                b.assert_zero(b.mul(writes_b, acc_b["empty"]))
                 d = b.materialize(a["index"] - acc_b["index"])
-                b.assert_nonzero(b.select(is_trade, d, 1))
-                # a new account is created at next_account, an existing one is not empty
-                b.assert_zero(b.mul(is_dep, a["empty"] - dep_new))
+                b.assert_nonzero(b.select(writes_b, d, 1))
+                # a new account opens at next_account; an existing one holds the deposit's key
+                b.assert_zero(b.mul(new_acct, b.materialize(a["index"] - next_account)))
+                old_key = dep_x - new_acct
+                b.assert_zero(b.mul(old_key, b.materialize(a["static"][0] - dep_pk[0])))
+                b.assert_zero(b.mul(old_key, b.materialize(a["static"][1] - dep_pk[1])))
+                # a withdrawal pays the account's L1 address; a forced one names it
+                names_l1 = b.materialize(is_wd + fw_x)
+                b.assert_zero(b.mul(names_l1, b.materialize(l1 - a["static"][2])))
+                bits.range_check(b, amount - b.materialize(is_dep + is_wd + is_tr + is_fw), 63)
+                bits.range_check(b, fee[0], 63)
+                bits.range_check(b, fee[1], 63)
             with b.scope("fill"):
                 bits.range_check(b, size, 48)
                 bits.range_check(b, size - is_trade, 48)  # a trade fills >= 1
                 bits.range_check(b, price - is_trade, 56)
-                bits.range_check(b, fee[0], 63)
-                bits.range_check(b, fee[1], 63)
                 max_price = _onehot_dot(b, e, self.max_price)
                 bits.assert_less_or_equal(b, price, max_price, 56)
             sides = (side, 1 - side)
             accs = (a, acc_b)
-            # orders: slot rules, trees, messages, signatures, limits, fees, expiry
+            trade_fee = (b.mul(is_trade, fee[0]), b.mul(is_trade, fee[1]))
+            # orders: slot rules, trees, limits, fees, expiry
             orders = []
-            for tag, acc, sd, f in zip("ab", accs, sides, fee):
-                old_or, new_or, o = self.order(p, tag, acc, is_trade, size)
-                with b.scope(f"orders_{tag}/root"):
-                    b.assert_equal(b.mul(1 - acc["empty"], old_or - acc["old"][5]), 0)
-                with b.scope(f"msg_{tag}"):
-                    msg = self.order_message(acc, o, market, sd)
-                self.signature(p, tag, msg, acc["old"][:2], is_trade)
+            for tag, acc, sd, f in zip("ab", accs, sides, trade_fee):
+                o = self.order(p, tag, acc, is_trade, size)
                 with b.scope(f"limit_{tag}"):
                     bits.range_check(b, o["limit"] - is_trade, 56)
                     gap = b.mul(1 - 2 * sd, b.materialize(o["limit"] - price))
@@ -405,7 +566,32 @@ class _Batch:
                 with b.scope(f"expiry_{tag}"):
                     bits.range_check(b, o["expiry"], 32)
                     bits.range_check(b, o["expiry"] - self.timestamp, 32)
-                orders.append((new_or, o))
+                orders.append(o)
+            # messages and signatures
+            nonce_a = a["static"][3]
+            with b.scope("msg_a"):
+                ow0, ow1 = self.order_words(a, orders[0], market, side)
+                tag0 = self.exchange_id * 256
+                ww0 = KIND_WITHDRAWAL + tag0 + a["index"] * (1 << 40) + nonce_a * (1 << 72)
+                tw0 = (
+                    KIND_TRANSFER
+                    + tag0
+                    + a["index"] * (1 << 40)
+                    + acc_b["index"] * (1 << 72)
+                    + nonce_a * (1 << 104)
+                )
+                w1x = amount + fee[0] * (1 << 64)
+                w0 = b.mul(is_trade, b.materialize(ow0)) + b.mul(is_wd, b.materialize(ww0))
+                w0 = w0 + b.mul(is_tr, b.materialize(tw0))
+                w1 = b.mul(is_trade, b.materialize(ow1)) + b.mul(
+                    b.materialize(is_wd + is_tr), b.materialize(w1x)
+                )
+                msg_a = pc.hash_var(b, [w0, w1])
+            with b.scope("msg_b"):
+                bw0, bw1 = self.order_words(acc_b, orders[1], market, 1 - side)
+                msg_b = pc.hash_var(b, [bw0, bw1])
+            self.signature(p, "a", msg_a, a["static"][:2], signs_a)
+            self.signature(p, "b", msg_b, acc_b["static"][:2], is_trade)
             # cash: the buyer pays ceil(size price / 2^32), the seller gets the floor
             with b.scope("cash"):
                 notional = b.mul(size, price)
@@ -414,239 +600,214 @@ class _Batch:
                 nz = 1 - b.is_zero(rem)
                 credit = debit - nz
                 trade_dust = nz * PRICE_SCALE
-                # cash of A: side buy -> -debit, sell -> credit
-                cash_a = b.mul(side, b.materialize(credit + debit)) - debit - fee[0]
-                cash_b = b.mul(side, b.materialize(-credit - debit)) + credit - fee[1]
+                cash_a = b.mul(side, b.materialize(credit + debit)) - debit
+                cash_b = b.mul(side, b.materialize(-credit - debit)) + credit
             delta_a = b.mul(1 - 2 * side, size)  # A's position change
-            insurance = as_lc(0)
-            # the accounts that are written and existed: their settlement dust goes to the fund
-            written = (b.materialize(is_trade + is_dep - new_acct), is_trade)
+            fee_a = b.mul(signs_a, fee[0])  # trade, withdrawal and transfer fees of A
+            fee_b = trade_fee[1]
+            insurance = fee_a * PRICE_SCALE + fee_b * PRICE_SCALE + b.mul(is_trade, trade_dust)
             cur_root = root
-            for tag, acc, cash, delta, sd, (new_or, _o) in zip(
+            for tag, acc, cash, delta, sd, o in zip(
                 "ab", accs, (cash_a, cash_b), (delta_a, -delta_a), sides, orders
             ):
-                old = acc["old"]
+                writes = writes_a if tag == "a" else writes_b
                 with b.scope(f"settle_{tag}"):
                     c_set, dust = self.settle(acc)
                     bits.signed_range_check(b, c_set, 64)
-                insurance = insurance + b.mul(written[tag == "b"], b.materialize(dust))
+                insurance = insurance + b.mul(writes, b.materialize(dust))
                 with b.scope(f"position_{tag}"):
-                    s_old = [old[6 + 2 * m] for m in range(n)]
+                    s_old = acc["sizes"][:n]
                     s_new = [s_old[m] + b.mul(e[m], delta) for m in range(n)]
                     old_t = _onehot_dot(b, e, s_old)
-                    new_t = old_t + delta
-                    abs_new, _ = bits.abs_value(b, new_t, 50)
+                    abs_new, _ = bits.abs_value(b, old_t + delta, 50)
                     bits.assert_less_or_equal(b, abs_new, _onehot_dot(b, e, self.max_pos), 48)
-                    c_trade = c_set + cash
-                    bits.signed_range_check(b, c_trade, 64)
-                with b.scope(f"margin_{tag}"):
-                    ok = self.margin(acc, e, s_old, c_set, c_trade, delta, abs_new, sd, size)
-                    b.assert_zero(b.mul(is_trade, 1 - ok))
-                # the new leaf
-                with b.scope(f"leaf_{tag}"):
-                    writes = is_trade + is_dep if tag == "a" else is_trade
+                with b.scope(f"collateral_{tag}"):
                     if tag == "a":
-                        c_dep = c_set + amount
-                        c_new = b.select(is_trade, c_trade, c_dep)
-                        new_fields = self.new_fields_a(
-                            old, new_acct, dep_pk, dep_l1, amount, c_new, s_new, new_or
+                        # refused requests too: the balance their refusal is judged on (not
+                        # written: writes_a counts executed requests only)
+                        c_new = (
+                            c_set
+                            + b.mul(is_trade, b.materialize(cash))
+                            - fee_a
+                            + b.mul(b.materialize(is_dep - is_wd - is_tr - is_fw), amount)
                         )
-                        with b.scope("deposit"):
-                            bits.range_check(b, amount - is_dep, 63)
-                            bits.signed_range_check(b, c_dep, 64)
-                            b.assert_zero(b.mul(is_dep - new_acct, old[0] - dep_pk[0]))
-                            b.assert_zero(b.mul(is_dep - new_acct, old[1] - dep_pk[1]))
                     else:
-                        new_fields = [*old[:3], c_trade, old[4], new_or]
-                        for m in range(MAX_MARKETS):
-                            if m < n:
-                                new_fields += [s_new[m], self.index[m]]
-                            else:
-                                new_fields += [old[6 + 2 * m], old[7 + 2 * m]]
-                with b.scope(f"acct_{tag}"):
-                    h_old = pc.hash_var(b, old)
-                    leaf_old = b.mul(1 - acc["empty"], h_old)
-                    h_new = pc.hash_var(b, new_fields)
-                    leaf_new = b.select(b.materialize(writes), h_new, leaf_old)
-                    r_old = mc.merkle_root(b, leaf_old, acc["sibs"], acc["bits"], check_bits=False)
-                    with b.scope("merkle/root"):
-                        b.assert_equal(r_old, cur_root)
-                    cur_root = mc.merkle_root(
-                        b, leaf_new, acc["sibs"], acc["bits"], check_bits=False
+                        c_new = c_set + b.mul(is_trade, b.materialize(cash)) - fee_b
+                        c_new = c_new + b.mul(is_tr, amount)
+                    c_new = b.materialize(c_new)
+                    # what is written is in range (a refusal may be for an out-of-range one)
+                    bits.signed_range_check(b, b.select(writes, c_new, 0), 64)
+                with b.scope(f"margin_{tag}"):
+                    ok, initial = self.margin(acc, e, c_set, c_new, delta, abs_new, sd, size)
+                    b.assert_zero(b.mul(is_trade, 1 - ok))
+                    if tag == "a":
+                        b.assert_zero(b.mul(debits, 1 - initial))
+                        self.initial_a, self.c_set_a = initial, c_set
+                if tag == "a":
+                    with b.scope("refusal"):
+                        self.refusals(
+                            fl, executed, dep_x, fw_x, a, next_account, amount, dep_pk, l1
+                        )
+                with b.scope(f"leaf_{tag}"):
+                    if tag == "a":
+                        st = acc["static"]
+                        nonce = b.materialize(st[3] + is_wd + is_tr)
+                        bits.range_check(b, nonce, 32)
+                        static_new = [
+                            st[0] + b.mul(new_acct, dep_pk[0]),
+                            st[1] + b.mul(new_acct, dep_pk[1]),
+                            st[2] + b.mul(new_acct, l1),
+                            nonce,
+                        ]
+                        static_h = pc.hash_var(b, static_new)
+                    else:
+                        static_h = acc["static_h"]
+                    sizes = [*s_new, *acc["sizes"][n:]]
+                    sizes_h = pc.hash_var(b, sizes)
+                    leaf_new = pc.hash_var(
+                        b, [static_h, c_new, o["new_root"], sizes_h, self.funding_hash]
                     )
-            insurance = insurance + b.mul(is_trade, trade_dust + (fee[0] + fee[1]) * PRICE_SCALE)
+                with b.scope(f"acct_{tag}"):
+                    cur_root = self.write(acc, cur_root, leaf_new, writes, tag)
             with b.scope("pubdata"):
-                chunks = self.pubdata_chunks(
-                    is_trade,
-                    is_dep,
-                    market,
-                    side,
-                    a,
-                    acc_b,
-                    orders,
-                    size,
-                    price,
-                    fee,
-                    dep_l1,
-                    amount,
-                    dep_pk,
+                values = {
+                    "executed": executed,
+                    "account": a["index"],
+                    "amount": amount,
+                    "l1": l1,
+                    "dep_pk": dep_pk,
+                    "fee": fee[0],
+                    "sender": a["index"],
+                    "recipient": acc_b["index"],
+                    "market": market,
+                    "taker_side": side,
+                    "taker": a["index"],
+                    "maker": acc_b["index"],
+                    "taker_order_id": orders[0]["oid"],
+                    "maker_order_id": orders[1]["oid"],
+                    "size": size,
+                    "price": price,
+                    "taker_fee": fee[0],
+                    "maker_fee": fee[1],
+                }
+                self.pubdata(i, fl, values, executed)
+            with b.scope("next_account"):
+                next_account = b.materialize(next_account + new_acct)
+        return cur_root, next_account, insurance
+
+    def pubdata(self, i, fl, values: dict, executed: LC) -> None:
+        """The slot's 3 public-input words: sum over types of flag * the type's words."""
+        b = self.b
+        with b.scope("l1"):
+            values["l1_address"] = list(reversed(bits.split(b, values["l1"], [8] * 20)))
+        with b.scope("key"):
+            values["pubkey"] = self.packed_key(values["dep_pk"], fl["deposit"])
+        recs = {}
+        for kind in TYPES:
+            v = dict(values)
+            if kind == "deposit":
+                v["account"] = b.mul(executed, values["account"])  # a refusal carries 0
+            recs[kind] = record_words(b, kind, v)
+        for j in range(SLOT_WORDS):
+            with b.scope(f"word{j}"):
+                word = b.sum(
+                    b.mul(fl[t], b.materialize(recs[t][j]))
+                    for t in TYPES
+                    if not recs[t][j].is_constant() or recs[t][j].k
                 )
-                new_hash = pc.hash_var(b, [pubdata_acc, *chunks])
-        return cur_root, new_acct, insurance, new_hash, a["index"]
+                b.assert_equal(word, self.pub_words[i][j])
 
-    def new_fields_a(self, old, new_acct, dep_pk, dep_l1, amount, c_new, s_new, new_or):
-        """A's new leaf fields for a trade or a deposit (a new account: the deposit's key and L1
-        address, the amount, nonce 0, the empty orders root, no positions)."""
-        b, n = self.b, self.n
-        keep = 1 - new_acct
-        fields = [
-            b.select(new_acct, dep_pk[0], old[0]),
-            b.select(new_acct, dep_pk[1], old[1]),
-            b.select(new_acct, dep_l1, old[2]),
-            b.select(new_acct, amount, c_new),
-            b.mul(keep, old[4]),
-            b.select(new_acct, self.empty_orders_root, new_or),
-        ]
-        for m in range(MAX_MARKETS):
-            if m < n:
-                fields += [b.mul(keep, s_new[m]), self.index[m]]
-            else:
-                fields += [b.mul(keep, old[6 + 2 * m]), b.mul(keep, old[7 + 2 * m])]
-        return fields
-
-    def margin(self, acc, e, s_old, c_set, c_new, delta, abs_new, side, size) -> LC:
-        """D's margin rule (rollup.rules.margin_ok) for a change of the traded position only:
-        1 if TRi_after <= TV_after 10^6, or the change only reduces risk and TV/TR does not
-        fall (cross-multiplied)."""
+    def refusals(self, fl, executed, dep_x, fw_x, a, next_account, amount, dep_pk, l1) -> None:
+        """A refused L1 request must have a reason the circuit proves (rollup.state's
+        outcomes). A deposit: the accounts tree is full (next_account = 4^depth), or A is an
+        account holding the deposit's key whose balance would leave its bound (collateral
+        after settling + amount >= 2^63). A forced withdrawal: A does not exist, its L1 address
+        is another, or the initial-margin rule fails after the debit. Not proven (so not
+        provable as refusals): a deposit key that does not unpack or lies outside the prime
+        subgroup (``packed_key`` needs a subgroup point), and a forced withdrawal refused only
+        for the collateral bound while the margin holds."""
         b = self.b
-        t = self.risk_terms(s_old)
-        tv0 = c_set * PRICE_SCALE + t["sp"]
-        p_t = _onehot_dot(b, e, self.price)
-        tv1 = c_new * PRICE_SCALE + t["sp"] + b.mul(delta, p_t)
-        abs_old_t = _onehot_dot(b, e, t["abs"])
-        d_abs = b.materialize(abs_new - abs_old_t)
-        tr1 = t["tr"] + b.mul(_onehot_dot(b, e, self.mp), d_abs)
-        tri1 = t["tri"] + b.mul(_onehot_dot(b, e, self.ip), d_abs)
-        with b.scope("initial"):
-            ok1 = _sign_bit(b, b.materialize(tv1 * RISK_SCALE - tri1), 136)
-        with b.scope("reduce"):
-            le = bits.less_or_equal(b, size, abs_old_t, 50)
-            neg_t = _onehot_dot(b, e, t["neg"])
-            reduce = b.mul(le, b.xor(neg_t, side))
-        with b.scope("ratio"):
-            x = b.mul(b.materialize(tv1), b.materialize(t["tr"])) - b.mul(
-                b.materialize(tv0), b.materialize(tr1)
-            )
-            ratio = _sign_bit(b, b.materialize(x), 240)
-        return b.or_(ok1, b.mul(reduce, ratio))
-
-    def pubdata_chunks(
-        self,
-        is_trade,
-        is_dep,
-        market,
-        side,
-        a,
-        acc_b,
-        orders,
-        size,
-        price,
-        fee,
-        dep_l1,
-        amount,
-        dep_pk,
-    ) -> list[LC]:
-        b = self.b
-        oa, ob = orders[0][1], orders[1][1]
-        # trade: type market side taker maker taker_oid maker_oid size price fees
-        moid_lo, moid_hi = bits.split(b, ob["oid"], [24, 8])
-        tc0 = (
-            (TX_TRADE << 120)
-            + market * (1 << 112)
-            + side * (1 << 104)
-            + a["index"] * (1 << 72)
-            + acc_b["index"] * (1 << 40)
-            + oa["oid"] * (1 << 8)
-            + moid_hi
+        dep_r = fl["deposit"] - dep_x
+        fw_r = fl["forced"] - fw_x
+        full = b.is_equal(next_account, 1 << (2 * self.shape.account_depth))
+        key_ok = b.and_(
+            b.is_equal(a["static"][0], dep_pk[0]), b.is_equal(a["static"][1], dep_pk[1])
         )
-        tc1 = moid_lo * (1 << 104) + size * (1 << 56) + price
-        tc2 = fee[0] * (1 << 64) + fee[1]
-        # deposit: type executed account amount l1 pubkey (packed: y little-endian, sign bit)
-        l1_lo, l1_mid, l1_hi = bits.split(b, dep_l1, [16, 128, 16])
-        pk_bytes = self.packed_key(dep_pk, is_dep)
-        dc0 = (TX_DEPOSIT << 120) + (1 << 112) + a["index"] * (1 << 80) + amount * (1 << 16) + l1_hi
-        dc1 = l1_mid
-        dc2 = l1_lo * (1 << 112) + b.lincomb(
-            [1 << (8 * (13 - k)) for k in range(14)], pk_bytes[:14]
-        )
-        dc3 = b.lincomb([1 << (8 * (15 - k)) for k in range(16)], pk_bytes[14:30])
-        dc4 = pk_bytes[30] * (1 << 120) + pk_bytes[31] * (1 << 112)
-        out = []
-        for tcj, dcj in zip((tc0, tc1, tc2, 0, 0), (dc0, dc1, dc2, dc3, dc4)):
-            t = b.mul(is_trade, b.materialize(tcj)) if not as_lc(tcj).is_constant() else 0
-            d = b.mul(is_dep, b.materialize(dcj))
-            out.append(as_lc(t) + d)
-        return out
+        over = _sign_bit(b, b.materialize(self.c_set_a + amount - (1 << 63)), 64)
+        dep_reason = b.or_(full, b.and_(key_ok, over))
+        b.assert_zero(b.mul(dep_r, 1 - dep_reason))
+        other_l1 = 1 - b.is_equal(l1, a["static"][2])
+        fw_reason = b.or_(a["empty"], b.or_(other_l1, 1 - self.initial_a))
+        b.assert_zero(b.mul(fw_r, 1 - fw_reason))
 
     def packed_key(self, pk: Sequence[LC], is_dep: LC) -> list[LC]:
-        """The 32 bytes of circomlibjs's packPoint(pk), proven: y's bytes (y < r), the sign of
-        x (x > (r-1)/2). Also checks a deposit key on the curve and in the prime subgroup."""
+        """The 32 bytes of circomlibjs's packPoint(pk) in record order (y little-endian, the
+        sign of x in bit 7 of the last byte), proven: y's bytes (y < r), the sign of x
+        (x > (r-1)/2). Also checks a deposit key on the curve and in the prime subgroup (a
+        slot that is not a deposit proves these for the dummy key)."""
         b = self.b
         dpk, _ = dummy_signature()
-        with b.scope("key"):
-            kx = b.select(is_dep, pk[0], dpk[0])
-            ky = b.select(is_dep, pk[1], dpk[1])
-            kx, ky = b.materialize(kx), b.materialize(ky)
-            k2 = bjc.assert_on_curve(b, (kx, ky))
-            q = b.hint_many(_over_8, [kx, ky], 2)
-            q2 = bjc.assert_on_curve(b, q)
-            q8 = bjc.double(b, bjc.double(b, bjc.double(b, q, q2)))
-            b.assert_equal(q8[0], kx)
-            b.assert_equal(q8[1], ky)
-            b.assert_nonzero(kx)
-            del k2
-            top = b.hint(lambda y: y >> 248, ky)
-            bits.range_check(b, top, 6)
-            ybytes = [*bits.split(b, ky - top * (1 << 248), [8] * 31), top]
-            y_lo = b.lincomb([1 << (8 * k) for k in range(16)], ybytes[:16])
-            y_hi = b.lincomb([1 << (8 * k) for k in range(16)], ybytes[16:])
-            _assert_parts_le(b, y_lo, y_hi, R - 1)
-            sign = b.hint(lambda x: int(x > HALF), kx)
-            b.assert_bool(sign)
-            small = b.materialize(b.select(sign, -kx, kx))
-            hi = b.hint(lambda v: v >> 128, small)
-            lo = small - hi * (1 << 128)
-            bits.range_check(b, lo, 128)
-            bits.range_check(b, hi, 126)
-            _assert_parts_le(b, lo, hi, HALF)
+        kx = b.materialize(b.select(is_dep, pk[0], dpk[0]))
+        ky = b.materialize(b.select(is_dep, pk[1], dpk[1]))
+        bjc.assert_on_curve(b, (kx, ky))
+        q = b.hint_many(_over_8, [kx, ky], 2)
+        q2 = bjc.assert_on_curve(b, q)
+        q8 = bjc.double(b, bjc.double(b, bjc.double(b, q, q2)))
+        b.assert_equal(q8[0], kx)
+        b.assert_equal(q8[1], ky)
+        b.assert_nonzero(kx)
+        top = b.hint(lambda y: y >> 248, ky)
+        bits.range_check(b, top, 6)
+        ybytes = [*bits.split(b, ky - top * (1 << 248), [8] * 31), top]
+        y_lo = b.lincomb([1 << (8 * k) for k in range(16)], ybytes[:16])
+        y_hi = b.lincomb([1 << (8 * k) for k in range(16)], ybytes[16:])
+        _assert_parts_le(b, y_lo, y_hi, R - 1)
+        sign = b.hint(lambda x: int(x > HALF), kx)
+        b.assert_bool(sign)
+        small = b.materialize(b.select(sign, -kx, kx))
+        hi = b.hint(lambda v: v >> 128, small)
+        lo = small - hi * (1 << 128)
+        bits.range_check(b, lo, 128)
+        bits.range_check(b, hi, 126)
+        _assert_parts_le(b, lo, hi, HALF)
         out = list(ybytes)
         out[31] = ybytes[31] + sign * 128
-        # a non-deposit slot publishes no key: its bytes are multiplied by is_deposit later
         return out
+
+    def insurance_update(self, root: LC, pending: LC) -> tuple[LC, LC]:
+        """Account 0's one update of the batch (State.end_batch): returns (accounts root,
+        new insurance_dust)."""
+        b, ad = self.b, self.shape.account_depth
+        with b.scope("batch/insurance"):
+            acc = self.account("ins/", "acct", index_bits=[0] * (2 * ad))
+            c_set, dust = self.settle(acc)
+            total = b.materialize(pending + self.dust0 + dust)
+            lo, hi = bits.split(b, total, [DUST_BITS, 96])
+            c_new = b.materialize(c_set + hi)
+            bits.signed_range_check(b, c_new, 64)
+            leaf_new = pc.hash_var(
+                b, [acc["static_h"], c_new, acc["oroot"], acc["sizes_h"], self.funding_hash]
+            )
+            new_root = self.write(acc, root, leaf_new, as_lc(1), "ins")
+        return new_root, lo
 
     def build(self) -> None:
         b, s = self.b, self.shape
         self.open_state()
         root = as_lc(self.accounts_root0)
         next_account = as_lc(self.next_account0)
-        insurance = as_lc(self.insurance0)
-        h = as_lc(0)
+        pending = as_lc(0)
         for i in range(s.n_slots):
-            root, new_acct, ins, h, idx_a = self.build_slot(i, root, h)
-            with b.scope(f"slot{i}/next_account"):
-                b.assert_zero(b.mul(new_acct, idx_a - next_account))
-                next_account = b.materialize(next_account + new_acct)
-            insurance = b.materialize(insurance + ins)
-        with b.scope("batch/insurance"):
-            bits.range_check(b, insurance, 127)
-        with b.scope("batch/pubdata"):
-            b.assert_equal(h, self.pubdata_hash)
+            root, next_account, ins = self.build_slot(i, root, next_account)
+            with b.scope(f"slot{i}/insurance"):
+                pending = b.materialize(pending + ins)
+        root, dust = self.insurance_update(root, pending)
         with b.scope("batch/new_root"):
             fields = [
                 root,
                 self.markets_hash,
                 self.config_hash,
-                insurance,
+                dust,
                 next_account,
                 self.funding_time,
             ]
@@ -669,17 +830,15 @@ def _over_8(x: int, y: int) -> list[int]:
     return list(bj.mul((x, y), pow(8, -1, bj.SUBORDER)))
 
 
-def build_batch_circuit(shape: BatchShape) -> BatchCircuit:
-    """Build and compile the batch circuit of ``shape``."""
-    shape.validate()
-    b = CircuitBuilder()
-    _Batch(b, shape).build()
-    return BatchCircuit(shape, b.compile())
-
-
 def build_batch_builder(shape: BatchShape) -> CircuitBuilder:
     """The builder itself (gate counts per label without compiling)."""
     shape.validate()
     b = CircuitBuilder()
     _Batch(b, shape).build()
     return b
+
+
+@lru_cache(maxsize=8)
+def build_batch_circuit(shape: BatchShape) -> BatchCircuit:
+    """Build and compile the batch circuit of ``shape`` (cached per shape)."""
+    return BatchCircuit(shape, build_batch_builder(shape).compile())

@@ -1,12 +1,19 @@
 """The bridge from the rollup to the prover: the witness of a batch circuit
-(``circuits.state_transition``) from D's native state.
+(``circuits.state_transition``, layout v2) from D's native state.
 
-``batch_inputs`` replays the batch's transactions on a snapshot of ``rollup.state.State`` and
-records, slot by slot, what the circuit reads: the old leaf fields and Merkle paths of the two
-accounts (B's path taken in the tree after A's update), the order slots under them, the orders
-and signatures, and the pubdata. A NoOp or Deposit slot uses B = A (its path after A's write)
-and the dummy signature for both orders; its "orders" are the content of storage slot 0, which
-pass every order check with a zero fill (see the circuit's docstring).
+``batch_witness(state_before, batch, shape)`` replays the batch's transactions on a snapshot of
+``rollup.state.State`` at the batch's timestamp and records, slot by slot, what the circuit
+reads: the old leaf parts and 4-ary Merkle paths of the two accounts (B's path taken in the
+tree after A's update), the order slots under them, the orders and signatures; then the
+insurance account's update (``State.end_batch``). It checks the replay against the batch (the
+records, the post root) and solves the circuit: a batch that breaks a rule raises
+``UnsatisfiedGate`` naming the gate. ``batch_inputs`` is the same on a list of transactions
+(tests).
+
+Slots that do not use B (NoOp, Deposit, Withdrawal, ForcedWithdrawal) take B = A (its leaf and
+path after A's write, nothing written); slots that are not trades take the content of A's and
+B's order storage slot 0 with a zero fill, which passes every order check (see the circuit's
+docstring); a slot that signs nothing carries the dummy signature.
 """
 
 from __future__ import annotations
@@ -16,15 +23,33 @@ from dataclasses import dataclass
 
 from circuits.builder import CircuitError
 from circuits.gadgets import babyjubjub as bj
-from circuits.gadgets.merkle import empty_hashes
-from circuits.gadgets.poseidon import poseidon
-from circuits.state_transition import LEAF_FIELDS, BatchShape, dummy_signature, native_pubdata_hash
+from circuits.gadgets.merkle import quad_empty_hashes, quad_path_nodes
+from circuits.state_transition import BatchShape, build_batch_circuit, dummy_signature
 from rollup.errors import RollupError
-from rollup.pubdata import encode_records
+from rollup.pubdata import encode_record, public_inputs, slot_words
 from rollup.state import State
-from rollup.types import Deposit, NoopRecord, Trade, to_field
+from rollup.types import (
+    MAX_MARKETS,
+    Deposit,
+    ForcedWithdrawal,
+    NoopRecord,
+    Trade,
+    Transfer,
+    Withdrawal,
+    to_field,
+    valid_public_key,
+)
 
-__all__ = ["BatchWitness", "batch_inputs"]
+__all__ = ["BatchWitness", "batch_inputs", "batch_witness"]
+
+_TYPE_FLAG = {
+    Deposit: "deposit",
+    Withdrawal: "withdrawal",
+    ForcedWithdrawal: "forced",
+    Transfer: "transfer",
+    Trade: "trade",
+}
+_TYPES = ("deposit", "withdrawal", "forced", "transfer", "trade")
 
 
 @dataclass(frozen=True)
@@ -35,11 +60,16 @@ class BatchWitness:
     old_root: int
     new_root: int
     pubdata: bytes
+    public_inputs: list[int]
     post: State
 
 
 def _bits(i: int, n: int) -> list[int]:
     return [(i >> k) & 1 for k in range(n)]
+
+
+def _flat(sibs: Sequence[Sequence[int]]) -> list[int]:
+    return [v for trio in sibs for v in trio]
 
 
 def _exists(st: State, i: int) -> bool:
@@ -50,36 +80,70 @@ def _exists(st: State, i: int) -> bool:
     return True
 
 
-def _fields(st: State, i: int) -> tuple[int, list[int]]:
+def _parts(st: State, i: int, od: int) -> dict:
+    """An account's leaf parts as circuit inputs (zeros and the empty orders root if none)."""
     if _exists(st, i):
-        return 0, list(st.account_leaf_fields(i))
-    return 1, [0] * LEAF_FIELDS
+        static, coll, oroot, sizes, funding = st.account_leaf_parts(i)
+        empty = 0
+    else:
+        static, coll, oroot = (0, 0, 0, 0), 0, quad_empty_hashes(od)[-1]
+        sizes = funding = (0,) * MAX_MARKETS
+        empty = 1
+    return {
+        "static": list(static),
+        "collateral": coll,
+        "orders_root": oroot,
+        "sizes": list(sizes),
+        "funding": list(funding),
+        "empty": empty,
+    }
 
 
-def _order_slot(st: State, acct: int, slot: int, depth: int) -> tuple[int, int, list[int]]:
+def _order_slot(st: State, acct: int, slot: int, od: int) -> tuple[int, int, list[int]]:
     if not _exists(st, acct):
-        return 0, 0, list(empty_hashes(depth)[:depth])
+        zeros = quad_empty_hashes(od)
+        return 0, 0, [zeros[h] for h in range(od) for _ in range(3)]
     oid, filled = st.order_slot(acct, slot)
-    return oid, filled, list(st.order_proof(acct, slot).siblings)
+    return oid, filled, _flat(st.order_proof(acct, slot).siblings)
 
 
-def _patched_siblings(a: int, a_sibs: Sequence[int], a_leaf: int, b: int, b_sibs: Sequence[int]):
-    """B's siblings in the tree where leaf A became ``a_leaf`` (A != B)."""
-    node = a_leaf
-    sibs = list(b_sibs)
-    for h, s in enumerate(a_sibs):
-        if ((b >> h) ^ 1) == (a >> h):
-            sibs[h] = node
+def _patched_siblings(a: int, a_sibs, a_leaf: int, bb: int, b_sibs) -> list[list[int]]:
+    """B's siblings in the 4-ary tree where leaf A became ``a_leaf`` (A != B): at the lowest
+    level where their paths meet, A's new node replaces one of B's siblings."""
+    nodes = quad_path_nodes(a_leaf, a, a_sibs)
+    sibs = [list(t) for t in b_sibs]
+    for k in range(len(sibs)):
+        if (a >> (2 * k + 2)) == (bb >> (2 * k + 2)):
+            pa, pb = (a >> (2 * k)) & 3, (bb >> (2 * k)) & 3
+            sibs[k][pa if pa < pb else pa - 1] = nodes[k]
             break
-        node = poseidon([s, node] if (a >> h) & 1 else [node, s])
     return sibs
+
+
+def _refused_deposit_account(st: State, tx: Deposit) -> int:
+    """The account the circuit reads to prove a deposit's refusal: the key's account (its
+    balance would leave the bound) or account 0 (the accounts tree is full). A key that does
+    not unpack or lies outside the prime subgroup cannot be proven refused."""
+    try:
+        point = bj.unpack_point(tx.pubkey)
+    except bj.BabyJubJubError as exc:
+        raise CircuitError(f"a deposit refused for its key is not provable: {exc}") from None
+    if not valid_public_key(point):
+        raise CircuitError("a deposit refused for a key outside the subgroup is not provable")
+    index = st.account_index(point)
+    return 0 if index is None else index
+
+
+def _unwrap(tx: object) -> object:
+    inner = getattr(tx, "tx", None)  # rollup.batch.L1Request
+    return inner if inner is not None and hasattr(tx, "queue_index") else tx
 
 
 def batch_inputs(
     shape: BatchShape, state: State, txs: Sequence[object], batch_number: int, timestamp: int
 ) -> BatchWitness:
-    """The inputs of ``shape``'s circuit for ``txs`` (Deposit and Trade; the rest of the slots
-    NoOp) applied to a snapshot of ``state`` at ``timestamp``."""
+    """The inputs of ``shape``'s circuit for ``txs`` (the rest of the slots NoOp) applied to a
+    snapshot of ``state`` at ``timestamp``, then ``end_batch``."""
     if len(txs) > shape.n_slots:
         raise CircuitError(f"{len(txs)} transactions for {shape.n_slots} slots")
     cfg = state.config
@@ -89,18 +153,25 @@ def batch_inputs(
         shape.n_markets,
     ):
         raise CircuitError("the state's config does not match the circuit's shape")
+    if state.pending_insurance:
+        raise CircuitError("the state has pending insurance: end_batch was not called")
     st = state.snapshot()
     st.set_time(timestamp)
     od, ad = shape.order_depth, shape.account_depth
+    n_order_slots = 1 << (2 * od)
+    old_root = st.root
     inp: dict = {
-        "old_root": st.root,
+        "old_root": old_root,
         "batch_number": batch_number,
         "timestamp": timestamp,
         "root_fields": list(st.root_fields()),
-        "config_fields": [cfg.exchange_id, st.oracle_keys_hash, cfg.oracle_quorum],
-        "oracle_validity": cfg.oracle_validity,
+        "config_fields": [
+            cfg.exchange_id,
+            st.oracle_keys_hash,
+            cfg.oracle_quorum,
+            cfg.oracle_validity,
+        ],
     }
-    old_root = st.root
     for m in range(shape.n_markets):
         ms = st.markets[m]
         inp[f"market{m}"] = [
@@ -109,105 +180,99 @@ def batch_inputs(
             to_field(ms.funding_index),
             ms.price_time,
         ]
-    dpk, dsig = dummy_signature()
+    _, dsig = dummy_signature()
+    dummy = [dsig.r8[0], dsig.r8[1], dsig.s]
     records = []
     for i in range(shape.n_slots):
-        tx = txs[i] if i < len(txs) else None
+        tx = _unwrap(txs[i]) if i < len(txs) else None
         p = f"s{i}/"
-        slot = {
-            "is_trade": 0,
-            "is_deposit": 0,
-            "market": [0] * shape.n_markets,
-            "side": 0,
-            "size": 0,
-            "price": 0,
-            "fees": [0, 0],
-            "dep_new": 0,
-            "dep_pk": [0, 0],
-            "dep_l1": 0,
-            "dep_amount": 0,
-        }
+        slot: dict = {f"is_{t}": 0 for t in _TYPES}
+        slot["executed"] = 0
+        slot.update(
+            {
+                "market": [0] * shape.n_markets,
+                "side": 0,
+                "size": 0,
+                "price": 0,
+                "fees": [0, 0],
+                "amount": 0,
+                "l1": 0,
+                "dep_pk": [0, 0],
+            }
+        )
+        orders = None
+        sigs = {"a": dummy, "b": dummy}
         if isinstance(tx, Trade):
             a, bb = tx.taker.order.account, tx.maker.order.account
             orders = {"a": tx.taker, "b": tx.maker}
+            sigs = {
+                tag: [so.signature.r8[0], so.signature.r8[1], so.signature.s]
+                for tag, so in orders.items()
+            }
         elif isinstance(tx, Deposit):
             rec = st.check(tx).record
-            if not rec.executed:
-                raise CircuitError("refused deposits are not provable yet")
-            a, bb, orders = rec.account, rec.account, None
+            a = bb = rec.account if rec.executed else _refused_deposit_account(st, tx)
+        elif isinstance(tx, Withdrawal):
+            a = bb = tx.account
+            sigs["a"] = [tx.signature.r8[0], tx.signature.r8[1], tx.signature.s]
+        elif isinstance(tx, Transfer):
+            a, bb = tx.sender, tx.recipient
+            sigs["a"] = [tx.signature.r8[0], tx.signature.r8[1], tx.signature.s]
+        elif isinstance(tx, ForcedWithdrawal):
+            a = bb = tx.account
         elif tx is None:
-            a, bb, orders = 0, 0, None
+            a = bb = 0
         else:
             raise CircuitError(f"{type(tx).__name__} slots are not implemented yet")
-        a_empty, a_old = _fields(st, a)
-        a_proof = st.account_proof(a)
+        two = isinstance(tx, Trade | Transfer)
+        a_old = _parts(st, a, od)
+        a_sibs = st.account_proof(a).siblings
         ord_old = {}
         for tag, acct in (("a", a), ("b", bb)):
+            s_ = orders[tag].order.order_id % n_order_slots if orders else 0
+            ord_old[tag] = _order_slot(st, acct, s_, od)
+        b_old = _parts(st, bb, od)
+        b_sibs_pre = st.account_proof(bb).siblings
+        receipt = st.apply(tx) if tx is not None else None
+        records.append(receipt.record if receipt is not None else NoopRecord())
+        if isinstance(tx, Deposit | ForcedWithdrawal):
+            slot["executed"] = int(receipt.executed)
+        if two:
+            b_sibs = _patched_siblings(a, a_sibs, st.account_leaf(a), bb, b_sibs_pre)
+        else:
+            b_sibs = [list(t) for t in a_sibs]
+            b_old = _parts(st, a, od)
+            if orders is None:
+                ord_old["b"] = _order_slot(st, a, 0, od)
+        for tag, acct, parts, sibs in (("a", a, a_old, a_sibs), ("b", bb, b_old, b_sibs)):
+            slot[f"{tag}_bits"] = _bits(acct, 2 * ad)
+            slot[f"{tag}_sibs"] = _flat(sibs)
+            for k, v in parts.items():
+                slot[f"{tag}_{k}"] = v
+            oid_old, filled_old, osibs = ord_old[tag]
             if orders is not None:
                 o = orders[tag].order
-                ord_old[tag] = _order_slot(st, acct, o.order_id & ((1 << od) - 1), od)
-        b_empty_pre, b_old_pre = _fields(st, bb)
-        b_proof_pre = st.account_proof(bb)
-        if tx is not None:
-            receipt = st.apply(tx)
-            records.append(receipt.record)
-        else:
-            records.append(NoopRecord())
-        a_leaf_new = poseidon(list(st.account_leaf_fields(a))) if _exists(st, a) else 0
-        if orders is not None:
-            b_sibs = _patched_siblings(a, a_proof.siblings, a_leaf_new, bb, b_proof_pre.siblings)
-            b_empty, b_old = b_empty_pre, b_old_pre
-        else:
-            b_sibs = list(a_proof.siblings)
-            b_empty, b_old = _fields(st, a)
-        slot.update(
-            {
-                "a_bits": _bits(a, ad),
-                "a_sibs": list(a_proof.siblings),
-                "a_empty": a_empty,
-                "a_fields": a_old,
-                "b_bits": _bits(bb, ad),
-                "b_sibs": b_sibs,
-                "b_empty": b_empty,
-                "b_fields": b_old,
-            }
-        )
-        for tag, acct in (("a", a), ("b", bb)):
-            if orders is not None:
-                so = orders[tag]
-                o = so.order
-                oid_old, filled_old, osibs = ord_old[tag]
                 vals = {
                     "size": o.size,
                     "limit": o.limit_price,
                     "max_fee": o.max_fee,
                     "expiry": o.expiry,
                     "oid": o.order_id,
-                    "oid_old": oid_old,
-                    "filled_old": filled_old,
                 }
-                sig = [so.signature.r8[0], so.signature.r8[1], so.signature.s]
             else:
-                oid_old, filled_old, osibs = _order_slot(st, acct, 0, od)
-                vals = {
-                    "size": filled_old,
-                    "limit": 0,
-                    "max_fee": 0,
-                    "expiry": timestamp,
-                    "oid": oid_old,
-                    "oid_old": oid_old,
-                    "filled_old": filled_old,
-                }
-                sig = [dsig.r8[0], dsig.r8[1], dsig.s]
+                vals = {"size": filled_old, "limit": 0, "max_fee": 0, "expiry": timestamp}
+                vals["oid"] = oid_old
+            vals.update({"oid_old": oid_old, "filled_old": filled_old})
             for k, v in vals.items():
                 slot[f"{tag}_{k}"] = v
             slot[f"{tag}_osibs"] = osibs
-            slot[f"{tag}_sig"] = sig
+            slot[f"{tag}_sig"] = sigs[tag]
+        if tx is not None:
+            slot[f"is_{_TYPE_FLAG[type(tx)]}"] = 1
         if isinstance(tx, Trade):
             t = tx.taker.order
             slot.update(
                 {
-                    "is_trade": 1,
                     "side": int(t.side),
                     "size": tx.size,
                     "price": tx.price,
@@ -218,17 +283,47 @@ def batch_inputs(
         elif isinstance(tx, Deposit):
             slot.update(
                 {
-                    "is_deposit": 1,
-                    "dep_new": a_empty,
                     "dep_pk": list(bj.unpack_point(tx.pubkey)),
-                    "dep_l1": tx.l1_address,
-                    "dep_amount": tx.amount,
+                    "l1": tx.l1_address,
+                    "amount": tx.amount,
                 }
             )
+        elif isinstance(tx, Withdrawal | Transfer):
+            slot.update({"amount": tx.amount, "fees": [tx.fee, 0]})
+            if isinstance(tx, Withdrawal):
+                slot["l1"] = a_old["static"][2]
+        elif isinstance(tx, ForcedWithdrawal):
+            slot.update({"amount": tx.amount, "l1": tx.l1_address})
+        slot["pubdata"] = list(slot_words(encode_record(records[-1])))
         for k, v in slot.items():
             inp[p + k] = v
-    del dpk
-    pubdata = encode_records(records)
-    inp["pubdata_hash"] = native_pubdata_hash(pubdata)
-    inp["new_root"] = st.root
-    return BatchWitness(inp, old_root, st.root, pubdata, st)
+    ins = _parts(st, 0, od)
+    inp["ins/acct_sibs"] = _flat(st.account_proof(0).siblings)
+    for k, v in ins.items():
+        if k != "empty":
+            inp[f"ins/acct_{k}"] = v
+    st.end_batch()
+    new_root = st.root
+    inp["new_root"] = new_root
+    pubdata = b"".join(encode_record(r) for r in records)
+    public = public_inputs(old_root, new_root, batch_number, timestamp, pubdata, shape.n_slots)
+    return BatchWitness(inp, old_root, new_root, pubdata, public, st)
+
+
+def batch_witness(state_before: State, batch, shape: BatchShape) -> tuple[list[int], list[int]]:
+    """(witness, public inputs) of ``shape``'s circuit for ``batch`` (a ``rollup.batch.Batch``)
+    from the state before it. Checks the replay against the batch (pre/post roots, records)
+    and the witness against every gate (``UnsatisfiedGate`` names the first failing one)."""
+    if batch.pre_root != state_before.root:
+        raise CircuitError("the state is not the batch's pre-state (roots differ)")
+    w = batch_inputs(shape, state_before, list(batch.transactions), batch.number, batch.timestamp)
+    if w.pubdata != batch.pubdata:
+        raise CircuitError("replaying the batch gives other pubdata than the batch's")
+    if w.new_root != batch.post_root:
+        raise CircuitError("replaying the batch gives another post root than the batch's")
+    circuit = build_batch_circuit(shape).circuit
+    witness = circuit.check(w.inputs)
+    public = circuit.public_signals(witness)
+    if public != w.public_inputs:  # pragma: no cover - the circuit binds them
+        raise CircuitError("the circuit's public signals differ from rollup.pubdata's")
+    return witness, public

@@ -230,3 +230,271 @@ def test_unchecked_bits_and_constant_siblings():
     w = c.check({"leaf": p.leaf, "bits": list(p.bits)})
     assert c.value(root, w) == c.value(root_const_bits, w) == t.root
     assert "merkle/level0/bit" not in c.report(3)
+
+
+# --- 4-ary trees (layout v2): quad_root / assert_quad_inclusion / assert_quad_update ----------
+
+from circuits.gadgets.poseidon import poseidon  # noqa: E402
+
+POSEIDON4 = 916  # hash_var of four inputs (layout v2's measured P_n table)
+
+
+def ref_quad_empty(depth: int) -> list[int]:
+    """E_0 = 0, E_h = P4(E_{h-1} x 4): a plain-Python reference, independent of merkle.py."""
+    out = [0]
+    for _ in range(depth):
+        out.append(poseidon([out[-1]] * 4))
+    return out
+
+
+class RefQuadTree:
+    """A dict-of-leaves 4-ary tree: nodes recomputed from scratch (the spec's definition)."""
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+        self.leaves: dict[int, int] = {}
+        self.empty = ref_quad_empty(depth)
+
+    def node(self, h: int, i: int) -> int:
+        if h == 0:
+            return self.leaves.get(i, 0)
+        if not any(j >> (2 * h) == i for j in self.leaves):
+            return self.empty[h]
+        return poseidon([self.node(h - 1, 4 * i + c) for c in range(4)])
+
+    @property
+    def root(self) -> int:
+        return self.node(self.depth, 0)
+
+    def siblings(self, index: int) -> list[list[int]]:
+        out = []
+        for k in range(self.depth):
+            parent, pos = index >> (2 * k + 2), (index >> (2 * k)) & 3
+            out.append([self.node(k, 4 * parent + c) for c in range(4) if c != pos])
+        return out
+
+
+def ref_quad_root(leaf: int, index: int, siblings) -> int:
+    cur = leaf
+    for k, trio in enumerate(siblings):
+        pos = (index >> (2 * k)) & 3
+        children = list(trio)
+        children.insert(pos, cur)
+        cur = poseidon(children)
+    return cur
+
+
+def quad_tree(depth: int, n: int, seed: int) -> RefQuadTree:
+    rng = random.Random(seed)
+    t = RefQuadTree(depth)
+    for _ in range(n):
+        t.leaves[rng.randrange(4**depth)] = rng.randrange(R)
+    return t
+
+
+def digit_bits(index: int, depth: int) -> list[int]:
+    return [(index >> j) & 1 for j in range(2 * depth)]
+
+
+@cache
+def quad_update_circuit(depth: int):
+    b = CircuitBuilder()
+    old_root, new_root = b.public_input("old_root"), b.public_input("new_root")
+    old_leaf, new_leaf = b.private_input("old_leaf"), b.private_input("new_leaf")
+    sibs = [b.private_inputs(f"sibs{k}", 3) for k in range(depth)]
+    bits = b.private_inputs("bits", 2 * depth)
+    index = mc.assert_quad_update(b, old_root, new_root, old_leaf, new_leaf, bits, sibs)
+    b.expose(index, "index")
+    return b.compile()
+
+
+@cache
+def quad_root_circuit(depth: int):
+    b = CircuitBuilder()
+    leaf = b.private_input("leaf")
+    sibs = [b.private_inputs(f"sibs{k}", 3) for k in range(depth)]
+    bits = b.private_inputs("bits", 2 * depth)
+    root = mc.quad_root(b, leaf, bits, sibs)
+    return b.compile(), root
+
+
+@cache
+def quad_inclusion_circuit(depth: int):
+    b = CircuitBuilder()
+    root = b.public_input("root")
+    leaf = b.private_input("leaf")
+    sibs = [b.private_inputs(f"sibs{k}", 3) for k in range(depth)]
+    bits = b.private_inputs("bits", 2 * depth)
+    mc.assert_quad_inclusion(b, root, leaf, bits, sibs)
+    return b.compile()
+
+
+def quad_inputs(leaf: int, index: int, sibs, depth: int) -> dict:
+    out = {"leaf": leaf, "bits": digit_bits(index, depth)}
+    out.update({f"sibs{k}": list(s) for k, s in enumerate(sibs)})
+    return out
+
+
+def _native_quad():
+    """D1's native 4-ary tree when it has landed (layout v2), else None."""
+    try:
+        from circuits.gadgets import merkle as m
+
+        return m if hasattr(m, "QuadMerkleTree") else None
+    except ImportError:  # pragma: no cover
+        return None
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_quad_root_equals_reference(depth):
+    rng = random.Random(100 + depth)
+    c, root = quad_root_circuit(depth)
+    t = quad_tree(depth, 5, depth)
+    for index in [0, 4**depth - 1, *(rng.randrange(4**depth) for _ in range(4))]:
+        leaf = t.leaves.get(index, 0)
+        sibs = t.siblings(index)
+        w = c.check(quad_inputs(leaf, index, sibs, depth))
+        assert c.value(root, w) == t.root == ref_quad_root(leaf, index, sibs)
+    # every position at level 0 with distinct random siblings (the mux, digit by digit)
+    sibs = [[rng.randrange(R) for _ in range(3)] for _ in range(depth)]
+    for index in range(min(16, 4**depth)):
+        w = c.check(quad_inputs(7, index, sibs, depth))
+        assert c.value(root, w) == ref_quad_root(7, index, sibs)
+
+
+def test_quad_empty_tree_root():
+    assert RefQuadTree(3).root == ref_quad_empty(3)[3]
+    native = _native_quad()
+    if native is not None:
+        assert list(native.quad_empty_hashes(3)) == ref_quad_empty(3)
+
+
+def test_quad_against_native_tree():
+    native = _native_quad()
+    if native is None:
+        pytest.skip("circuits.gadgets.merkle.QuadMerkleTree has not landed yet")
+    depth = 2
+    rng = random.Random(7)
+    t = native.QuadMerkleTree(depth, backend="python")
+    ref = RefQuadTree(depth)
+    for _ in range(5):
+        i, v = rng.randrange(4**depth), rng.randrange(R)
+        t.set(i, v)
+        ref.leaves[i] = v
+    assert t.root == ref.root
+    c = quad_inclusion_circuit(depth)
+    for index in (0, 5, 15):
+        p = t.proof(index)
+        assert native.quad_digits(index, depth) == tuple(
+            (index >> (2 * k)) & 3 for k in range(depth)
+        )
+        inputs = quad_inputs(p.leaf, index, p.siblings, depth)
+        c.check({**inputs, "root": t.root})
+
+
+@pytest.mark.parametrize("depth", [1, 2, 4])
+def test_quad_update_holds(depth):
+    rng = random.Random(depth)
+    c = quad_update_circuit(depth)
+    t = quad_tree(depth, 4, 30 + depth)
+    for _ in range(2):
+        index = rng.randrange(4**depth)
+        old_root, old_leaf, sibs = t.root, t.leaves.get(index, 0), t.siblings(index)
+        new_leaf = rng.randrange(R)
+        t.leaves[index] = new_leaf
+        inputs = quad_inputs(0, index, sibs, depth)
+        del inputs["leaf"]
+        w = c.check(
+            {**inputs, "old_root": old_root, "new_root": t.root, "old_leaf": old_leaf,
+             "new_leaf": new_leaf}
+        )  # fmt: skip
+        assert c.public_signals(w) == [old_root, t.root, index]
+
+
+def test_quad_gates_per_level():
+    """A level of one path: Poseidon(4) with its output a variable, 19 gates of mux (digit
+    product 1, differences and products 11, children materialised 7), 2 bit checks. An update
+    shares the bits and the digit product between its two paths."""
+    c, _ = quad_root_circuit(3)
+    rep = c.report(2)
+    per_level = POSEIDON4 + 1 + 11 + 7 + 2
+    assert c.n_gates == 3 * per_level
+    upd = quad_update_circuit(3)
+    # public rows (3), index exposed (5 bits -> 5 gates), 2 root checks
+    assert upd.n_gates == 3 + 5 + 2 + 3 * (2 + 1 + 2 * (POSEIDON4 + 11 + 7))
+    assert rep["quad/level0"] == POSEIDON4 + 19 + 2  # mux (with lo hi) and the 2 bit checks
+
+
+@pytest.fixture(scope="module")
+def quad_case():
+    depth = 3
+    t = quad_tree(depth, 6, 99)
+    index = next(iter(t.leaves))
+    old_root, old_leaf, sibs = t.root, t.leaves[index], t.siblings(index)
+    t.leaves[index] = 4242
+    inputs = {f"sibs{k}": list(s) for k, s in enumerate(sibs)}
+    inputs.update(
+        bits=digit_bits(index, depth), old_root=old_root, new_root=t.root, old_leaf=old_leaf,
+        new_leaf=4242,
+    )  # fmt: skip
+    return depth, index, inputs
+
+
+def _quad_fails(c, inputs) -> str:
+    with pytest.raises(UnsatisfiedGate) as exc:
+        c.check(inputs)
+    return exc.value.label
+
+
+def test_quad_wrong_sibling_fails_at_old_root(quad_case):
+    depth, _, inputs = quad_case
+    c = quad_update_circuit(depth)
+    c.check(inputs)
+    for k in range(depth):
+        for j in range(3):
+            bad = dict(inputs)
+            bad[f"sibs{k}"] = list(inputs[f"sibs{k}"])
+            bad[f"sibs{k}"][j] = (bad[f"sibs{k}"][j] + 1) % R
+            assert _quad_fails(c, bad) == "quad_update/old_root"
+
+
+def test_quad_wrong_digit_fails(quad_case):
+    """Another position at any level (a digit changed, the same siblings) gives another root;
+    a non-boolean digit bit fails at its own bit check."""
+    depth, index, inputs = quad_case
+    c = quad_update_circuit(depth)
+    for k in range(depth):
+        digit = (index >> (2 * k)) & 3
+        for other in range(4):
+            if other == digit:
+                continue
+            wrong = index ^ ((digit ^ other) << (2 * k))
+            bad = {**inputs, "bits": digit_bits(wrong, depth)}
+            assert _quad_fails(c, bad) == "quad_update/old_root"
+    bad = {**inputs, "bits": [*inputs["bits"][:3], 2, *inputs["bits"][4:]]}
+    assert _quad_fails(c, bad) == "quad_update/level1/bit"
+
+
+def test_quad_wrong_leaf_or_root(quad_case):
+    depth, _, inputs = quad_case
+    c = quad_update_circuit(depth)
+    for key, label in (("new_leaf", "new_root"), ("new_root", "new_root"),
+                       ("old_leaf", "old_root"), ("old_root", "old_root")):  # fmt: skip
+        bad = {**inputs, key: (inputs[key] + 1) % R}
+        assert _quad_fails(c, bad) == f"quad_update/{label}"
+    ci = quad_inclusion_circuit(depth)
+    inc = {k: v for k, v in inputs.items() if k.startswith("sibs") or k == "bits"}
+    ci.check({**inc, "root": inputs["old_root"], "leaf": inputs["old_leaf"]})
+    bad = {**inc, "root": inputs["old_root"], "leaf": inputs["new_leaf"]}
+    assert _quad_fails(ci, bad) == "quad/root"
+
+
+def test_quad_bad_shapes():
+    b = CircuitBuilder()
+    leaf = b.private_input("leaf")
+    with pytest.raises(CircuitError, match="depth"):
+        mc.quad_root(b, leaf, [], [])
+    with pytest.raises(CircuitError, match="digit bits"):
+        mc.quad_root(b, leaf, [0, 1, 0], [[1, 2, 3], [1, 2, 3]])
+    with pytest.raises(CircuitError, match="3 siblings"):
+        mc.quad_root(b, leaf, [0, 1], [[1, 2]])

@@ -17,6 +17,15 @@ gate each) and returns the index as an LC of them. An update of depth d costs d 
 + 2 gates: 1,027 a level, within the target 2 Poseidon(2) + 10 = 1,028 (circom with circomlib's
 Poseidon(2) and Switcher: 1,201 a level).
 
+4-ary trees (layout v2, the twin of ``merkle.QuadMerkleTree``): node = P4(c0, c1, c2, c3); the
+index's bits, two per level (bits 2k and 2k + 1 make the level-k digit (i >> 2k) & 3), place
+the path node among the level's 3 siblings (given in increasing child position). ``quad_root``,
+``assert_quad_inclusion``, ``assert_quad_update`` (and ``quad_update_roots``: both roots of one
+path, the digit products shared). A level: 937 gates on one path (Poseidon(4) 916, mux 19, bits
+2), 1,871 in an update; labels ``quad`` / ``quad_update`` then ``level<k>`` (``/old``, ``/new``,
+``/mux``, ``/bit``); a wrong leaf, sibling or digit fails at ``quad/root`` or
+``quad_update/old_root`` / ``quad_update/new_root``.
+
 Labels: ``merkle`` (``merkle_root``, ``assert_inclusion``) or ``merkle_update``, then
 ``level<i>`` (``level<i>/old`` and ``level<i>/new`` in an update: the swap under ``swap``, the
 hash under ``poseidon2``) and ``level<i>/bit`` (a non-boolean path bit fails there). A flipped
@@ -38,6 +47,13 @@ __all__ = [
     "merkle_root",
     "assert_inclusion",
     "assert_update",
+    "QUAD_MAX_DEPTH",
+    "quad_digit_bits",
+    "quad_root",
+    "assert_quad_inclusion",
+    "quad_update_roots",
+    "assert_quad_update",
+    "from_bits_lc",
 ]
 
 
@@ -152,4 +168,178 @@ def assert_update(
         index = LC()
         for i, bit in enumerate(bits):
             index = index + as_lc(bit) * (1 << i)
+    return index
+
+
+# --- 4-ary trees (layout v2, /tmp spec section 1; the twin of merkle.QuadMerkleTree) -----------
+
+QUAD_MAX_DEPTH = 16
+
+
+def _check_quad(siblings: Sequence[Sequence[Operand]], digit_bits: Sequence[Operand]) -> int:
+    depth = len(siblings)
+    if not 1 <= depth <= QUAD_MAX_DEPTH:
+        raise CircuitError(f"4-ary tree depth must be in 1..{QUAD_MAX_DEPTH}, got {depth}")
+    if len(digit_bits) != 2 * depth:
+        raise CircuitError(f"{depth} levels need {2 * depth} digit bits, got {len(digit_bits)}")
+    for k, trio in enumerate(siblings):
+        if len(trio) != 3:
+            raise CircuitError(f"level {k} needs 3 siblings, got {len(trio)}")
+    return depth
+
+
+def quad_digit_bits(b: CircuitBuilder, digit_bits: Sequence[Operand]) -> LC:
+    """Constrain the 2 d digit bits boolean (one gate each, ``level<k>/bit``); returns the leaf
+    index sum 2^j bits[j] (free). Bits 2k and 2k + 1 are the low and high bits of the level-k
+    digit (i >> 2k) & 3, so the bits are the index's binary digits."""
+    index = LC()
+    for j, bit in enumerate(digit_bits):
+        with b.scope(f"level{j // 2}/bit"):
+            b.assert_bool(bit)
+        index = index + as_lc(bit) * (1 << j)
+    return index
+
+
+def _quad_children(
+    b: CircuitBuilder, x: LC, sibs: Sequence[Operand], lo: Operand, hi: Operand, ab: Operand
+) -> list[LC]:
+    """The 4 children of a level: ``x`` at position p = lo + 2 hi, the siblings s0 < s1 < s2 in
+    the other positions. Each child is the multilinear interpolation in (lo, hi) of its four
+    values, factored so that every product is a bit times one variable:
+
+        c0 = x + P + Q            P = lo (s0 - x), Q = hi (s0 - x - P)
+        c1 = s0 - P + W           W = hi (s1 - s0 + P)
+        c2 = s1 + T - S           T = hi (x - s1)
+        c3 = s2 + S               S = ab (x - s2), ab = lo hi
+
+    11 gates (the differences materialised, one product each; ``ab`` is the caller's, one gate
+    a level shared by the two paths of an update) and 7 more where Poseidon materialises the
+    children (3 + 3 + 3 + 2 variables).
+
+    Gates per level (measured in tests/test_gadget_merkle.py): one path 916 (Poseidon(4), output
+    a variable) + 19 (mux) + 2 (digit bits) = 937, i.e. 468.5 per binary level of the same
+    fan-out against 513 + 1 of the binary tree; an update 2 + 1 + 2 (916 + 18) = 1,871 (binary:
+    2 levels = 2,054)."""
+    s0, s1, s2 = (as_lc(s) for s in sibs)
+    d0 = b.materialize(s0 - x)
+    p = b.mul(lo, d0)
+    q = b.mul(hi, d0 - p)
+    w = b.mul(hi, s1 - s0 + p)
+    t = b.mul(hi, x - s1)
+    s = b.mul(ab, x - s2)
+    return [x + p + q, s0 - p + w, s1 + t - s, s2 + s]
+
+
+def _quad_level(
+    b: CircuitBuilder, node: Operand, sibs: Sequence[Operand], lo: Operand, hi: Operand, ab
+) -> LC:
+    x = as_lc(b.materialize(node))
+    with b.scope("mux"):
+        children = _quad_children(b, x, sibs, lo, hi, ab)
+    return hash_var(b, children)
+
+
+def _quad_products(b: CircuitBuilder, digit_bits: Sequence[Operand], depth: int) -> list:
+    out = []
+    for k in range(depth):
+        lo, hi = digit_bits[2 * k], digit_bits[2 * k + 1]
+        with b.scope(f"level{k}/mux"):
+            out.append((lo, hi, b.mul(lo, hi)))
+    return out
+
+
+def quad_root(
+    b: CircuitBuilder,
+    leaf: Operand,
+    digit_bits: Sequence[Operand],
+    siblings: Sequence[Sequence[Operand]],
+    *,
+    check_bits: bool = True,
+) -> LC:
+    """The root of the 4-ary tree (nodes P4(c0, c1, c2, c3)) with ``leaf`` at the index whose
+    binary digits are ``digit_bits`` (2 per level, level 0 first) and ``siblings[k]`` the 3
+    other children of level k in increasing position order. ``check_bits=False`` when the
+    caller has constrained the bits already. Per level: 1 (lo hi) + 19 (mux) + Poseidon(4)
+    with its output a variable (see ``QUAD_LEVEL_GATES``), plus 2 for the bits."""
+    depth = _check_quad(siblings, digit_bits)
+    with b.scope("quad"):
+        if check_bits:
+            quad_digit_bits(b, digit_bits)
+        prods = _quad_products(b, digit_bits, depth)
+        cur: LC = as_lc(leaf)
+        for k, (trio, (lo, hi, ab)) in enumerate(zip(siblings, prods)):
+            with b.scope(f"level{k}"):
+                cur = _quad_level(b, cur, trio, lo, hi, ab)
+        return cur
+
+
+def assert_quad_inclusion(
+    b: CircuitBuilder,
+    root: Operand,
+    leaf: Operand,
+    digit_bits: Sequence[Operand],
+    siblings: Sequence[Sequence[Operand]],
+    *,
+    check_bits: bool = True,
+) -> LC:
+    """``leaf`` sits at the index of ``digit_bits`` in the 4-ary tree of ``root``; returns the
+    index (an LC of the bits). A wrong leaf, sibling or digit fails at ``quad/root``."""
+    computed = quad_root(b, leaf, digit_bits, siblings, check_bits=check_bits)
+    with b.scope("quad/root"):
+        b.assert_equal(computed, root)
+    return from_bits_lc(digit_bits)
+
+
+def quad_update_roots(
+    b: CircuitBuilder,
+    old_leaf: Operand,
+    new_leaf: Operand,
+    digit_bits: Sequence[Operand],
+    siblings: Sequence[Sequence[Operand]],
+    *,
+    check_bits: bool = True,
+) -> tuple[LC, LC]:
+    """(old root, new root) of one 4-ary path with two leaves: the digit products are shared."""
+    depth = _check_quad(siblings, digit_bits)
+    with b.scope("quad_update"):
+        if check_bits:
+            quad_digit_bits(b, digit_bits)
+        prods = _quad_products(b, digit_bits, depth)
+        old: LC = as_lc(old_leaf)
+        new: LC = as_lc(new_leaf)
+        for k, (trio, (lo, hi, ab)) in enumerate(zip(siblings, prods)):
+            with b.scope(f"level{k}/old"):
+                old = _quad_level(b, old, trio, lo, hi, ab)
+            with b.scope(f"level{k}/new"):
+                new = _quad_level(b, new, trio, lo, hi, ab)
+    return old, new
+
+
+def assert_quad_update(
+    b: CircuitBuilder,
+    old_root: Operand,
+    new_root: Operand,
+    old_leaf: Operand,
+    new_leaf: Operand,
+    digit_bits: Sequence[Operand],
+    siblings: Sequence[Sequence[Operand]],
+    *,
+    check_bits: bool = True,
+) -> LC:
+    """Setting the leaf at ``digit_bits`` from ``old_leaf`` to ``new_leaf`` takes the 4-ary tree
+    from ``old_root`` to ``new_root`` (one shared set of siblings and digits). Returns the leaf
+    index. Fails at ``quad_update/old_root`` or ``quad_update/new_root``."""
+    old, new = quad_update_roots(b, old_leaf, new_leaf, digit_bits, siblings, check_bits=check_bits)
+    with b.scope("quad_update/old_root"):
+        b.assert_equal(old, old_root)
+    with b.scope("quad_update/new_root"):
+        b.assert_equal(new, new_root)
+    return from_bits_lc(digit_bits)
+
+
+def from_bits_lc(bits: Sequence[Operand]) -> LC:
+    """sum 2^j bits[j] (free)."""
+    index = LC()
+    for j, bit in enumerate(bits):
+        index = index + as_lc(bit) * (1 << j)
     return index
