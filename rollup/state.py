@@ -96,14 +96,17 @@ Design decisions (issue D; bounds in rollup.types, rule formulas in rollup.rules
 - L1 requests (deposits, forced withdrawals) are never rejected for a state reason: they are
   *refused* (included with no effect, status in the pubdata) so one bad request cannot block
   the queue (cf. 0xPolygon/zkevm-node #3770). A deposit is refused when its key does not
-  unpack to a subgroup point, the tree is full, or the balance would leave its bound; a forced
+  unpack to a curve point or has small order (``valid_deposit_key``; the contract rejects such
+  keys at deposit time, so this refusal never reaches a proven batch), the tree is full, or
+  the balance would leave its bound; a forced
   withdrawal when the account does not exist, its L1 address differs, or the collateral is not
   free. The circuit must prove the refusal reason, as ``apply_record`` checks it on a rebuild.
 - Signatures: ``EdDSAVerifier`` verifies EdDSA-Poseidon (``circuits.gadgets.eddsa``) and
   remembers verified (message, key, signature) triples, so an order resting in the book is
-  verified once however many fills it gets. Keys are checked for the prime-order subgroup once
-  (deposit, config), so each verification skips that check (R8 then lies in the subgroup
-  whenever the equation holds).
+  verified once however many fills it gets. Verification is cofactored in the key
+  (S * B8 = R8 + 8 * h * A): an account key may lie outside the prime-order subgroup
+  (``valid_deposit_key``: only small-order keys are refused), oracle and insurance keys are
+  checked for the subgroup at genesis; R8 lies in the subgroup whenever the equation holds.
 
 Transactions (what each checks and writes; "settle" = the funding settlement above)
 -----------------------------------------------------------------------------------
@@ -242,7 +245,7 @@ from rollup.types import (
     pack_slot,
     to_field,
     unpack_slot,
-    valid_public_key,
+    valid_deposit_key,
 )
 
 __all__ = ["INSURANCE_ACCOUNT", "EdDSAVerifier", "Receipt", "SignatureVerifier", "State"]
@@ -977,8 +980,8 @@ class State:
                 raise RebuildError(f"account {index} does not hold the deposit's key")
         try:
             if index is None or index == self.next_account:
-                if not valid_public_key(point):
-                    return 0, None, "the public key is not in the prime-order subgroup"
+                if not valid_deposit_key(point):
+                    return 0, None, "the public key has small order (8 * key = identity)"
                 index = self.next_account
                 if index >= self.config.n_accounts:
                     return 0, None, "the accounts tree is full"

@@ -161,6 +161,7 @@ __all__ = [
     "symbol_to_int",
     "to_field",
     "unpack_slot",
+    "valid_deposit_key",
     "valid_public_key",
     "withdrawal_message",
     "transfer_message",
@@ -449,6 +450,25 @@ class ExchangeConfig:
     def n_slots(self) -> int:
         """4^order_depth: the order storage slots of an account."""
         return 1 << (2 * self.order_depth)
+
+
+def valid_deposit_key(key: object) -> bool:
+    """A key an account may be opened with: a Baby Jubjub point whose torsion-free part is not
+    the identity (8 * key != identity). Keys outside the prime-order subgroup are accepted:
+    EdDSA-Poseidon verification is cofactored in the key (circomlib checks
+    S * B8 = R8 + (8 * h) * A, h hashing A itself), so such a key is controlled by whoever
+    knows the discrete log of its torsion-free part (with a signer that hashes the key as
+    given: wallets never make such keys, as prv2pub lands in the subgroup). The rollup
+    contract checks this rule cheaply at deposit time (the key unpacks, and is not one of the
+    8 small-order points), so a deposit reaching a batch is never refused for its key; proving
+    the subgroup instead would cost the contract ~150k gas a deposit or the circuit a scalar
+    multiplication by the group order per slot (issue E)."""
+    return (
+        isinstance(key, tuple)
+        and len(key) == 2
+        and bj.on_curve(key)
+        and bj.mul(key, 8) != bj.IDENTITY
+    )
 
 
 def valid_public_key(key: object) -> bool:

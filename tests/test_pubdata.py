@@ -194,7 +194,7 @@ def _scenario_txs(pubs):
         (t, Deposit(bj.pack_point(pubs[1]), 0xA1, 10_000)),
         (t, Deposit(bj.pack_point(pubs[2]), 0xA2, 10_000)),
         (t, Deposit(bj.pack_point(pubs[3]), 0xA3, 10_000)),
-        (t, Deposit(bj.pack_point(bj.GENERATOR), 0xA4, 5)),  # refused: not in the subgroup
+        (t, Deposit(bj.pack_point(bj.mul(bj.GENERATOR, bj.SUBORDER)), 0xA4, 5)),  # refused: order 8
         (
             t,
             Trade(

@@ -334,7 +334,9 @@ def test_batches_chain_pad_and_rebuild(tmp_path):
         s.submit(place(0, BUY, 10 + 10 * (k == 3), 101, k + 1), T0 + 10 + k)
     s.submit(L1Request(5, ForcedWithdrawal(3, ADDR[3], 1_000)), T0 + 20)
     s.submit(L1Request(6, ForcedWithdrawal(3, ADDR[0], 1_000)), T0 + 20)  # refused
-    s.submit(L1Request(7, Deposit(bj.pack_point(bj.GENERATOR), 1, 5)), T0 + 20)  # refused
+    s.submit(
+        L1Request(7, Deposit(bj.pack_point(bj.mul(bj.GENERATOR, bj.SUBORDER)), 1, 5)), T0 + 20
+    )  # refused
     assert s.cut(T0 + 30) is not None
     assert s.cut(T0 + 30) is None  # nothing left to cut
     batches = [s.batch(n) for n in range(s.batch_number)]

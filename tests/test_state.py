@@ -176,7 +176,7 @@ def test_deposit_to_a_known_key_credits_its_account(state, pubs):
 @pytest.mark.parametrize(
     "pubkey, why",
     [
-        (bj.pack_point(bj.GENERATOR), "subgroup"),  # on the curve, order 8 * l
+        (bj.pack_point(bj.mul(bj.GENERATOR, bj.SUBORDER)), "small order"),  # order 8
         ((2).to_bytes(32, "little"), "unpack"),  # y = 2 is no point's y
     ],
 )
@@ -186,6 +186,23 @@ def test_deposit_with_a_bad_key_is_refused_not_rejected(state, pubkey, why):
     assert not r.executed and why in r.reason
     assert r.record.executed is False and r.record.account == 0
     assert state.root == root and state.next_account == 4
+
+
+def test_deposit_key_outside_the_subgroup_opens_an_account(state):
+    """valid_deposit_key: only small-order keys are refused (the contract rejects them at
+    deposit time); a key with a torsion part is accepted, and a signer that hashes that key
+    signs for it (cofactored verification)."""
+    prv = b"\x07" * 32
+    key = bj.add(eddsa.prv2pub(prv), (0, bj.P - 1))  # the wallet's key plus a point of order 2
+    assert not bj.in_subgroup(key)
+    r = state.apply(Deposit(bj.pack_point(key), 0xBEEF, 5))
+    assert r.executed and state.account(r.record.account).pubkey == key
+    s = eddsa.private_scalar(prv)
+    msg, nonce = 99, 12345
+    r8 = bj.mul_base8(nonce)
+    sig = eddsa.Signature(r8=r8, s=(nonce + eddsa.challenge(r8, key, msg) * s) % bj.SUBORDER)
+    assert eddsa.verify_poseidon(msg, sig, key, check_subgroup=False)
+    assert not eddsa.verify_poseidon(msg, eddsa.sign_poseidon(prv, msg), key, check_subgroup=False)
 
 
 def test_deposit_refused_when_the_tree_is_full(genesis, pubs):
