@@ -3,7 +3,10 @@ process) or on any node reachable over JSON-RPC.
 
 - ``Chain.embedded()``: a fresh in-memory chain (py-evm, Cancun rules, the ``evmVersion`` the
   contracts are compiled for) with ten funded accounts and a block gas limit raised to
-  ``EMBEDDED_BLOCK_GAS_LIMIT``; ``Chain.connect(url)``: a node over HTTP (e.g. hardhat).
+  ``EMBEDDED_BLOCK_GAS_LIMIT``; ``Chain.connect(url)``: any node over JSON-RPC (HTTP), e.g. the
+  hardhat node of ``verifier_contract.node`` (``zkperp chain node``) or ``DEFAULT_RPC_URL``.
+  It sends from the node's first unlocked account unless ``sender`` is given; ``ChainError``
+  (one clear line) when nothing answers at the URL, or the URL is not HTTP(S).
 - Every transaction and every ``eth_call`` passes ``gas`` explicitly: web3's default would run
   ``eth_estimateGas`` first, which re-executes the call (each BN254 pairing costs ~0.45 s in
   py-evm) and bisects the gas.
@@ -33,6 +36,7 @@ from verifier_contract.render import (
 )
 
 EMBEDDED_BLOCK_GAS_LIMIT = 1_000_000_000
+DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 DEPLOY_GAS = 12_000_000
 VERIFY_GAS = 2_000_000
 TX_BASE_GAS = 21_000
@@ -102,14 +106,50 @@ class Chain:
         return cls(Web3(EthereumTesterProvider(EthereumTester(backend))))
 
     @classmethod
-    def connect(cls, rpc_url: str, timeout: float = 120.0) -> Chain:
-        """A node over JSON-RPC (HTTP), e.g. ``http://127.0.0.1:8545``."""
+    def connect(
+        cls, rpc_url: str = DEFAULT_RPC_URL, timeout: float = 120.0, sender: str | None = None
+    ) -> Chain:
+        """A node over JSON-RPC (HTTP), e.g. ``http://127.0.0.1:8545``; ``ChainError`` if nothing
+        answers there. ``sender`` defaults to the node's first unlocked account."""
+        from urllib.parse import urlparse
+
         from web3 import HTTPProvider, Web3
 
+        parsed = urlparse(rpc_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ChainError(f"{rpc_url!r} is not an http(s):// JSON-RPC URL")
         w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
-        if not w3.is_connected():
+        try:
+            connected = w3.is_connected()
+        except Exception:  # noqa: BLE001 (any transport failure means: not reachable)
+            connected = False
+        if not connected:
             raise ChainError(f"no Ethereum node answers at {rpc_url}")
-        return cls(w3)
+        try:
+            accounts = list(w3.eth.accounts)
+        except _REVERTS as exc:
+            raise ChainError(f"{rpc_url}: eth_accounts failed: {exc}") from exc
+        if sender is not None:
+            try:
+                sender = Web3.to_checksum_address(sender)
+            except ValueError:
+                raise ChainError(f"{sender!r} is not an Ethereum address") from None
+        elif not accounts:
+            raise ChainError(f"the node at {rpc_url} has no unlocked account to send from")
+        return cls(w3, sender)
+
+    @property
+    def chain_id(self) -> int:
+        return int(self.w3.eth.chain_id)
+
+    @property
+    def accounts(self) -> list[str]:
+        """The node's unlocked accounts (checksummed)."""
+        return list(self.w3.eth.accounts)
+
+    def balance(self, address: str) -> int:
+        """The ether balance of ``address`` in wei."""
+        return int(self.w3.eth.get_balance(self.w3.to_checksum_address(address)))
 
     def deploy(
         self,

@@ -1,0 +1,555 @@
+"""``zkperp chain ...``: a development chain, and a sequencer's rollup contract on any node
+(issue F, "Python side"; the files of layout v2 section 9; ``verifier_contract.rollup``'s API,
+section 10).
+
+- ``chain node [--port N] [--host H] [--embedded] [--log FILE]``: a hardhat 2 node
+  (``verifier_contract.node.HardhatNode``: ``npx hardhat node`` with the committed
+  ``hardhat.config.cjs``: chain id 31337, Cancun rules) on 127.0.0.1, port 8545 by default,
+  until Ctrl-C (or SIGTERM). ``--embedded`` serves the embedded EVM (eth-tester on py-evm, what
+  ``Chain.embedded`` runs) over JSON-RPC from this process instead (``EmbeddedNode``: no Node.js
+  needed; pairings are slower). It prints the RPC URL and the funded dev accounts with their
+  private keys: public test keys, development only.
+- ``chain deploy [--rpc-url URL] [--operator ADDR] [--token ADDR] [--force] DB``: one PLONK
+  verifier per batch shape of DB's sequencer config (from ``<db>.d/keys/batch_<n>.vk.json``,
+  made by ``zkperp batch setup DB``), the collateral token (a test token unless ``--token``) and
+  the rollup contract with the genesis root of DB; writes ``<db>.d/chain.json``
+  (``{"rpc_url", "rollup", "token", "verifiers": {n_slots: address}, "operator",
+  "deploy_block"}``). It refuses to replace a deployment whose rollup still has code on the
+  node unless ``--force``.
+- ``chain submit [--rpc-url URL] DB N``: batch N of DB with its proof
+  (``<db>.d/proofs/batch_<N>.proof.json``, made by ``zkperp batch prove DB N``): checked first
+  against the contract's next batch number and state root, and the proof's public.json against
+  the public inputs rebuilt from the batch, then ``submitBatch`` (transaction hash, gas used).
+- ``chain status [--rpc-url URL] [--json] DB``: the contract's state (root, next batch, L1
+  queue, frozen flag, token balance held) next to the database's (batches cut, proven).
+
+Without ``--rpc-url`` the URL is chain.json's, else ``http://127.0.0.1:8545``. No node answering
+there: one ``Error:`` line and exit status 2, as for a missing database, key or proof file. A
+transaction the contract rejects: its revert reason and exit status 1. Every transaction passes
+``gas`` explicitly (``verifier_contract.chain``: web3's estimate would re-run the pairings).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from verifier_contract.chain import Chain
+
+DEFAULT_PORT = 8545
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+CHAIN_JSON = "chain.json"
+
+
+class UsageProblem(click.ClickException):
+    """No node at the URL, a missing database, key, proof or chain.json: exit status 2."""
+
+    exit_code = EXIT_USAGE
+
+
+# --- files (layout v2 section 9) --------------------------------------------------------------
+
+
+def deployment_dir(db: str | Path) -> Path:
+    """``<db>.d/``: keys, proofs and chain.json of a sequencer database."""
+    return Path(f"{db}.d")
+
+
+def chain_json_path(db: str | Path) -> Path:
+    return deployment_dir(db) / CHAIN_JSON
+
+
+def vk_path(db: str | Path, n_slots: int) -> Path:
+    return deployment_dir(db) / "keys" / f"batch_{n_slots}.vk.json"
+
+
+def proof_paths(db: str | Path, number: int) -> tuple[Path, Path]:
+    """(proof.json, public.json) of batch ``number``."""
+    proofs = deployment_dir(db) / "proofs"
+    return proofs / f"batch_{number}.proof.json", proofs / f"batch_{number}.public.json"
+
+
+def read_chain_json(db: str | Path) -> dict | None:
+    """DB's chain.json, or None when there is none; UsageProblem if it does not read."""
+    path = chain_json_path(db)
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageProblem(f"{path}: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("rollup"), str):
+        raise UsageProblem(f"{path}: not a zkperp chain.json (no rollup address)")
+    return data
+
+
+def write_chain_json(db: str | Path, data: Mapping[str, Any]) -> Path:
+    """Write chain.json atomically (a temporary file, then a rename)."""
+    path = chain_json_path(db)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def open_db(db: str | Path):
+    """(storage, genesis, sequencer config) of DB; the caller closes the storage."""
+    from rollup.errors import StorageError
+    from rollup.requests_json import genesis_from_json
+    from rollup.sequencer import SequencerConfig
+    from rollup.storage import Storage
+
+    if not Path(db).is_file():
+        raise UsageProblem(f"{db}: no such sequencer database (create it: zkperp sequencer init)")
+    try:
+        storage = Storage.open(db)
+    except StorageError as exc:
+        raise UsageProblem(f"{db}: {exc}") from None
+    try:
+        return (
+            storage,
+            genesis_from_json(storage.genesis_json),
+            SequencerConfig.from_json(storage.settings_json),
+        )
+    except BaseException:
+        storage.close()
+        raise
+
+
+def load_vks(db: str | Path, shapes: tuple[int, ...]) -> dict[int, dict]:
+    """The vk.json of every shape (snarkjs format, checked by ``prover.formats``)."""
+    from prover import formats
+
+    vks = {}
+    for n in shapes:
+        path = vk_path(db, n)
+        if not path.is_file():
+            raise UsageProblem(
+                f"no verification key for batches of {n} slots ({path}): "
+                f"run `zkperp batch setup {db}`"
+            )
+        try:
+            obj = formats.load_json(path)
+            formats.parse_vk_json(obj)
+        except (OSError, ValueError) as exc:
+            raise UsageProblem(f"{path}: {exc}") from None
+        vks[n] = obj
+    return vks
+
+
+def rollup_api():
+    """``verifier_contract.rollup`` (layout v2 section 10)."""
+    try:
+        from verifier_contract import rollup
+    except ImportError as exc:  # pragma: no cover (the module ships with the package)
+        raise click.ClickException(f"the rollup contract's module is missing: {exc}") from None
+    return rollup
+
+
+def connect(
+    rpc_url: str | None, saved: Mapping[str, Any] | None = None, sender: str | None = None
+) -> Chain:
+    """A chain at ``rpc_url``, else chain.json's URL, else the default, sending from ``sender``
+    (an account the node holds unlocked; default its first); UsageProblem (exit 2) when no
+    node answers there."""
+    from verifier_contract.chain import DEFAULT_RPC_URL, Chain, ChainError
+
+    url = rpc_url or (saved or {}).get("rpc_url") or DEFAULT_RPC_URL
+    try:
+        return Chain.connect(url, timeout=600.0, sender=sender)
+    except ChainError as exc:
+        hint = "" if rpc_url else " (start one with `zkperp chain node`, or pass --rpc-url)"
+        raise UsageProblem(f"{exc}{hint}") from None
+
+
+def _deployment(saved: Mapping[str, Any], chain: Chain, db: str | Path):
+    """The RollupDeployment of chain.json, after checking its rollup has code on this chain."""
+    api = rollup_api()
+    try:
+        dep = api.RollupDeployment.from_json(dict(saved))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageProblem(f"{chain_json_path(db)}: {exc}") from None
+    if not _has_code(chain, saved["rollup"]):
+        raise UsageProblem(
+            f"no contract at {saved['rollup']} on this chain (chain.json of {db}): a restarted "
+            f"development node forgets its contracts; deploy again: zkperp chain deploy {db}"
+        )
+    return dep
+
+
+def _not_deployed(db: str | Path) -> UsageProblem:
+    return UsageProblem(
+        f"{db} is not deployed ({chain_json_path(db)} is missing): run `zkperp chain deploy {db}`"
+    )
+
+
+def _has_code(chain: Chain, address: str) -> bool:
+    try:
+        return len(chain.w3.eth.get_code(chain.w3.to_checksum_address(address))) > 0
+    except ValueError:  # not an address
+        return False
+
+
+def _rpc_url(chain: Chain) -> str:
+    return str(getattr(chain.w3.provider, "endpoint_uri", ""))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "hex") and not isinstance(value, int | str | float):
+        text = value.hex()
+        return text if text.startswith("0x") else "0x" + text
+    return value
+
+
+def _ether(wei: int) -> str:
+    return f"{Decimal(wei) / 10**18:f} ETH"
+
+
+# --- chain node -------------------------------------------------------------------------------
+
+
+@click.command("node")
+@click.option("--port", type=click.IntRange(1, 65535), default=DEFAULT_PORT, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option(
+    "--embedded",
+    is_flag=True,
+    help="Serve the embedded EVM (eth-tester on py-evm) from this process instead of hardhat.",
+)
+@click.option(
+    "--log",
+    "log_file",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Keep hardhat's log (one line per RPC call) in this file.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the URL and accounts as JSON.")
+def node_command(port: int, host: str, embedded: bool, log_file: str | None, as_json: bool) -> None:
+    """Serve a development chain (a hardhat 2 node, or with --embedded the in-process py-evm
+    chain) until Ctrl-C; print its RPC URL and its funded dev accounts (their keys are public:
+    development only)."""
+    from verifier_contract.node import EmbeddedNode, HardhatNode, NodeError, rpc_request
+
+    if embedded and log_file:
+        raise click.UsageError("--log is for the hardhat node (the embedded one keeps no log)")
+    kind = "embedded py-evm" if embedded else "hardhat"
+    try:
+        node: Any = (
+            EmbeddedNode.start(port, host=host)
+            if embedded
+            else HardhatNode.start(port, host=host, log_path=log_file)
+        )
+    except NodeError as exc:
+        raise click.ClickException(str(exc)) from None
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum: int, frame: Any) -> None:  # SIGTERM stops the node as Ctrl-C does
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        accounts = node.accounts()
+        chain_id = int(rpc_request(node.url, "eth_chainId"), 16)
+        if as_json:
+            info = {
+                "rpc_url": node.url,
+                "chain_id": chain_id,
+                "node": kind,
+                "accounts": [
+                    {"address": a.address, "balance_wei": str(a.balance_wei), "key": a.private_key}
+                    for a in accounts
+                ],
+            }
+            click.echo(json.dumps(info, indent=2))
+        else:
+            click.echo(f"development chain ({kind}, chain id {chain_id}) at {node.url}")
+            click.echo("funded accounts (unlocked on the node; the keys are public: dev only):")
+            for i, a in enumerate(accounts):
+                key = f"  key {a.private_key}" if a.private_key else ""
+                click.echo(f"  #{i} {a.address}  {_ether(a.balance_wei)}{key}")
+            if log_file:
+                click.echo(f"node log: {log_file}")
+            click.echo("stop with Ctrl-C")
+        sys.stdout.flush()
+        while node.running:
+            time.sleep(0.2)
+        tail = "" if embedded else f":\n{node.log_tail()}"
+        raise click.ClickException(f"the {kind} node stopped by itself{tail}")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        node.stop()
+        signal.signal(signal.SIGTERM, previous)
+    if not as_json:
+        click.echo("node stopped")
+
+
+# --- chain deploy / submit / status -----------------------------------------------------------
+
+
+@click.command("deploy")
+@click.argument("db", type=click.Path(dir_okay=False))
+@click.option("--rpc-url", default=None, help="JSON-RPC URL (default: chain.json's or :8545).")
+@click.option("--operator", default=None, help="The operator's address (default: the sender).")
+@click.option("--token", default=None, help="An existing ERC20 collateral (default: a test one).")
+@click.option("--force", is_flag=True, help="Replace a deployment that is still on the chain.")
+@click.option("--json", "as_json", is_flag=True, help="Print chain.json.")
+def deploy_command(
+    db: str,
+    rpc_url: str | None,
+    operator: str | None,
+    token: str | None,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Deploy DB's rollup: one verifier per batch shape, the token, the rollup contract with
+    DB's genesis root; write <db>.d/chain.json."""
+    from rollup.state import State
+
+    api = rollup_api()
+    storage, genesis, config = open_db(db)
+    storage.close()
+    vks = load_vks(db, config.shapes)
+    saved = read_chain_json(db)
+    chain = connect(rpc_url, saved)
+    if saved is not None and not force and _has_code(chain, saved["rollup"]):
+        raise click.ClickException(
+            f"{db} is already deployed: rollup {saved['rollup']} ({chain_json_path(db)}); "
+            "pass --force to deploy a new one"
+        )
+    genesis_root = State(genesis).root
+    kwargs: dict[str, Any] = {
+        "genesis_root": genesis_root,
+        "vks": vks,
+        "account_depth": genesis.config.account_depth,
+        "genesis_prices": tuple(genesis.prices),
+    }
+    if operator is not None:
+        kwargs["operator"] = operator
+    if token is not None:
+        kwargs["token"] = token
+    try:
+        dep = api.deploy_rollup(chain, **kwargs)
+    except ValueError as exc:  # ChainError, the module's typed errors
+        raise click.ClickException(f"deployment failed: {exc}") from None
+    data = {**_jsonable(dep.to_json()), "rpc_url": _rpc_url(chain)}
+    path = write_chain_json(db, data)
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
+        return
+    click.echo(
+        f"deployed on {data['rpc_url']} (chain id {chain.chain_id}), block {data['deploy_block']}"
+    )
+    click.echo(f"  rollup   {data.get('rollup')}  genesis root {genesis_root}")
+    click.echo(f"  token    {data.get('token')}")
+    for n, address in sorted((data.get("verifiers") or {}).items(), key=lambda kv: int(kv[0])):
+        click.echo(f"  verifier {address}  batches of {n} slots")
+    click.echo(f"  operator {data.get('operator')}")
+    gas = dict(getattr(dep, "gas", {}) or {})
+    if gas:
+        parts = ", ".join(f"{k} {v:,}" for k, v in gas.items())
+        click.echo(f"deployment gas: {sum(gas.values()):,} ({parts})")
+    click.echo(f"written: {path}")
+
+
+def _expected_public_inputs(batch) -> list[int] | None:
+    """The public inputs the contract rebuilds for ``batch`` (``rollup.pubdata.public_inputs``,
+    layout v2 section 6), or None before that function exists."""
+    from rollup import pubdata
+
+    fn = getattr(pubdata, "public_inputs", None)
+    if fn is None:
+        return None
+    return [
+        int(v)
+        for v in fn(
+            batch.pre_root,
+            batch.post_root,
+            batch.number,
+            batch.timestamp,
+            batch.pubdata,
+            batch.size,
+        )
+    ]
+
+
+def _status(chain: Chain, dep) -> dict:
+    try:
+        return dict(rollup_api().rollup_status(chain, dep))
+    except ValueError as exc:
+        raise click.ClickException(f"reading the rollup's state failed: {exc}") from None
+
+
+def _pick(status: Mapping[str, Any], *names: str) -> Any:
+    for name in names:
+        if name in status:
+            return status[name]
+    return None
+
+
+@click.command("submit")
+@click.argument("db", type=click.Path(dir_okay=False))
+@click.argument("number", type=click.IntRange(0, 2**32 - 1))
+@click.option("--rpc-url", default=None, help="JSON-RPC URL (default: chain.json's or :8545).")
+@click.option(
+    "--from",
+    "sender",
+    default=None,
+    help="Send from this (unlocked) account (default: chain.json's operator).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def submit_command(
+    db: str, number: int, rpc_url: str | None, sender: str | None, as_json: bool
+) -> None:
+    """Submit batch NUMBER of DB with its proof to the rollup contract of <db>.d/chain.json."""
+    from prover import formats
+    from rollup.errors import StorageError
+
+    api = rollup_api()
+    storage, _genesis, _config = open_db(db)
+    saved = read_chain_json(db)
+    try:
+        if saved is None:
+            raise _not_deployed(db)
+        batch = storage.batch(number)
+    except StorageError as exc:
+        raise UsageProblem(str(exc)) from None
+    finally:
+        storage.close()
+    proof_path, public_path = proof_paths(db, number)
+    if not proof_path.is_file():
+        raise UsageProblem(
+            f"no proof of batch {number} ({proof_path}): run `zkperp batch prove {db} {number}`"
+        )
+    try:
+        proof = formats.parse_proof_json(formats.load_json(proof_path))
+    except (OSError, ValueError) as exc:
+        raise UsageProblem(f"{proof_path}: {exc}") from None
+    expected = _expected_public_inputs(batch)
+    if expected is not None and public_path.is_file():
+        try:
+            public = formats.parse_public_json(formats.load_json(public_path))
+        except (OSError, ValueError) as exc:
+            raise UsageProblem(f"{public_path}: {exc}") from None
+        if public != expected:
+            raise click.ClickException(
+                f"{public_path} is not the public inputs of batch {number} as the database has "
+                f"it (a proof of another batch, or the batch changed): prove it again"
+            )
+    chain = connect(rpc_url, saved, sender or saved.get("operator"))
+    dep = _deployment(saved, chain, db)
+    status = _status(chain, dep)
+    next_batch = _pick(status, "next_batch", "next_batch_number", "batch_number")
+    if next_batch is not None and int(next_batch) != number:
+        if number < int(next_batch):
+            raise click.ClickException(f"batch {number} is already on chain (next: {next_batch})")
+        raise click.ClickException(f"batch {next_batch} must be submitted before batch {number}")
+    root = _pick(status, "state_root", "root")
+    if root is not None and int(root) != batch.pre_root:
+        raise click.ClickException(
+            f"the contract's state root {root} is not batch {number}'s old root "
+            f"{batch.pre_root}: this database and this rollup diverged"
+        )
+    try:
+        result = api.submit_batch(
+            chain,
+            dep,
+            batch_number=number,
+            new_root=batch.post_root,
+            timestamp=batch.timestamp,
+            pubdata=batch.pubdata,
+            proof=proof,
+        )
+    except ValueError as exc:  # ChainError and the module's typed errors (revert reason)
+        raise click.ClickException(f"batch {number} rejected: {exc}") from None
+    result = _jsonable({k: v for k, v in dict(result).items() if k != "receipt"})
+    if as_json:
+        click.echo(json.dumps({"batch": number, **result}, indent=2, sort_keys=True))
+        return
+    tx = _pick(result, "tx_hash", "transaction_hash", "hash")
+    gas = _pick(result, "gas_used", "gas")
+    click.echo(
+        f"batch {number} accepted: {batch.n_txs} transactions in {batch.size} slots, "
+        f"new root {batch.post_root}"
+    )
+    click.echo(f"  tx {tx}  gas used {gas}")
+
+
+@click.command("status")
+@click.argument("db", type=click.Path(dir_okay=False))
+@click.option("--rpc-url", default=None, help="JSON-RPC URL (default: chain.json's or :8545).")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status_command(db: str, rpc_url: str | None, as_json: bool) -> None:
+    """The rollup contract's state next to DB's: root, batches on chain, cut and proven."""
+    storage, _genesis, _config = open_db(db)
+    try:
+        rows = storage.batch_rows()
+    finally:
+        storage.close()
+    saved = read_chain_json(db)
+    if saved is None:
+        raise _not_deployed(db)
+    chain = connect(rpc_url, saved)
+    dep = _deployment(saved, chain, db)
+    status = _jsonable(_status(chain, dep))
+    proven = sorted(n for n in rows if proof_paths(db, n)[0].is_file())
+    next_batch = _pick(status, "next_batch", "next_batch_number", "batch_number")
+    root = _pick(status, "state_root", "root")
+    local_root = None
+    if next_batch is not None:
+        n = int(next_batch)
+        if n == 0:
+            local_root = None
+        elif n - 1 in rows:
+            local_root = rows[n - 1].post_root
+    in_sync = None if local_root is None or root is None else int(root) == local_root
+    report = {
+        "rpc_url": _rpc_url(chain),
+        "rollup": saved["rollup"],
+        "chain": status,
+        "database": {"batches_cut": len(rows), "proven": proven},
+        "in_sync": in_sync,
+    }
+    if as_json:
+        click.echo(json.dumps(report, indent=2, sort_keys=True, default=str))
+        return
+    click.echo(f"rollup {saved['rollup']} on {report['rpc_url']}")
+    for key, value in status.items():
+        click.echo(f"  {key}: {value}")
+    pending = [n for n in rows if next_batch is None or n >= int(next_batch)]
+    click.echo(
+        f"database: {len(rows)} batches cut, {len(proven)} proven, {len(pending)} not on chain yet"
+    )
+    if in_sync is False:
+        click.echo(
+            f"  DIVERGED: batch {int(next_batch) - 1}'s root in the database is {local_root}"
+        )
+
+
+def register(root: click.Group) -> None:
+    """Add the ``chain`` group (node, deploy, submit, status) to ``root``."""
+
+    @root.group("chain", cls=type(root))
+    def chain_group() -> None:
+        """A development chain and the rollup contract: node, deploy, submit, status."""
+
+    for command in (node_command, deploy_command, submit_command, status_command):
+        chain_group.add_command(command)
