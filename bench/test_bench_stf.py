@@ -9,9 +9,11 @@ is the cost of a trade and of every other type (``used_by`` says which parts eac
 what a type-specialised slot would cost). The batch-level part (state-root, config and
 market openings, the funding hash, account 0's insurance update, the final root) is reported
 apart. The first cut (binary tree of depth 16, 14-input leaf, Poseidon-chain pubdata) cost
-82,735 gates a trade. Run: ``pytest bench/test_bench_stf.py -s`` (writes
-``bench/out/stf_gates.json``). Nothing is asserted about the issue's 40,000 target (the
-figures are the point).
+82,735 gates a trade; E1's layout v2 slot (Deposit, Trade, Withdrawal, Transfer,
+ForcedWithdrawal) 72,670 (``E1_SLOT``); E5's adds FundingTick, OraclePriceTick (two
+signatures), Liquidate and Deleverage to the same universal slot. Run:
+``pytest bench/test_bench_stf.py -s`` (writes ``bench/out/stf_gates.json``). Nothing is
+asserted about the issue's 40,000 target (the figures are the point).
 """
 
 from __future__ import annotations
@@ -24,20 +26,24 @@ from circuits.builder import gate_report
 from circuits.state_transition import BatchShape, build_batch_builder
 
 FIRST_CUT_PER_TRADE = 82_735
+E1_SLOT = 72_670  # layout v2 with the five first slot types
 _RANGE = re.compile(r"^(range|split|srange|assert_le|assert_lt|abs|le|lt|bits)\d+$|^div_ceil$")
 
 # the parts (second label component) each type needs in a specialised slot
-_COMMON = "misc type insurance rules acct_a settle_a collateral_a leaf_a pubdata"
+_COMMON = "misc type insurance rules acct_a settle_a collateral_a leaf_a pubdata prices"
+_FILL = "acct_b fill cash settle_b position_a position_b collateral_b leaf_b"
+_ORDER_A = "orders_a limit_a fee_a expiry_a msg_a sig_a margin_a"
+_ORDER_B = "orders_b limit_b fee_b expiry_b msg_b sig_b margin_b"
 USED_BY = {
-    "trade": set(
-        f"{_COMMON} acct_b fill orders_a orders_b limit_a limit_b fee_a fee_b expiry_a expiry_b "
-        "msg_a msg_b sig_a sig_b cash settle_b position_a position_b collateral_b margin_a "
-        "margin_b leaf_b".split()
-    ),
+    "trade": set(f"{_COMMON} {_FILL} {_ORDER_A} {_ORDER_B}".split()),
     "deposit": set(f"{_COMMON} refusal next_account".split()),
     "withdrawal": set(f"{_COMMON} msg_a sig_a margin_a".split()),
     "transfer": set(f"{_COMMON} acct_b msg_a sig_a settle_b collateral_b margin_a leaf_b".split()),
     "forced": set(f"{_COMMON} margin_a refusal".split()),
+    "funding": set("misc type leaf_a funding running pubdata".split()),
+    "oracle": set("misc type fill sig_a sig_b oracle oracle_close running pubdata".split()),
+    "liquidate": set(f"{_COMMON} {_FILL} {_ORDER_A} liquidate".split()),
+    "deleverage": set(f"{_COMMON} {_FILL} deleverage".split()),
 }
 
 
@@ -83,6 +89,7 @@ def slot_breakdown(shape: BatchShape) -> dict:
         "shape": shape.__dict__,
         "gates_per_slot": per_slot,
         "first_cut_per_trade": FIRST_CUT_PER_TRADE,
+        "e1_slot": E1_SLOT,
         "categories": dict(sorted(cats.items(), key=lambda kv: -kv[1])),
         "parts": parts,
         "used_by_type": used,

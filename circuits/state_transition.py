@@ -16,29 +16,89 @@ Shape
 
 - the update of account A (leaf and path, old and new) and then of account B (from the
   intermediate root), each with one order-slot update under it;
-- two EdDSA-Poseidon verifications: A's message (an order, a withdrawal or a transfer, one
-  P2 over type-selected packed words, spec section 5) and B's (a maker order);
-- the funding settlement, cash, position and margin arithmetic of both accounts;
+- two EdDSA-Poseidon verification units: unit a verifies A's message (an order, a withdrawal
+  or a transfer: one P2 over type-selected packed words, spec section 5) or an oracle's
+  price message (P1 of the oracle word under a whitelisted key), unit b B's maker order or a
+  second oracle's message;
+- the funding settlement, cash, position and margin arithmetic of both accounts, and the
+  rule gadgets of ``circuits.gadgets.perp`` for the tick, liquidation and deleverage types
+  (each disabled, so void, in the other slots);
 - the slot's 3 public-input words (spec section 6), type-selected;
 
 and the type flags (``is_deposit``, ``is_trade``, ``is_withdrawal``, ``is_transfer``,
-``is_forced``; none: NoOp) select what is written. What each type uses:
+``is_forced``, ``is_funding``, ``is_oracle``, ``is_liquidate``, ``is_deleverage``; none: NoOp,
+or with ``is_cont`` an oracle tick's continuation) select what is written. What each uses:
 
-=================  =========================  ======================  =====================
-type               A                          B                       signatures
-=================  =========================  ======================  =====================
+=================  =========================  ======================  =======================
+type               A                          B                       signature units a, b
+=================  =========================  ======================  =======================
 NoOp               account 0, unchanged       = A, unchanged          dummy, dummy
 Deposit            the account (new or not)   = A after, unchanged    dummy, dummy
 Trade              taker                      maker                   taker's, maker's order
 Withdrawal         the account                = A after, unchanged    A's withdrawal, dummy
 Transfer           sender                     recipient               A's transfer, dummy
 ForcedWithdrawal   the account                = A after, unchanged    dummy, dummy
-=================  =========================  ======================  =====================
+FundingTick        account 0, unchanged       = A, unchanged          dummy, dummy
+OraclePriceTick    account 0, unchanged       = A, unchanged          oracle 1, oracle 2
+  (continuation)   account 0, unchanged       = A, unchanged          oracle 3, 4 (5, 6, ...)
+Liquidate          liquidator (signed order)  liquidated (unsigned)   liquidator's, dummy
+Deleverage         deleveraged (unsigned)     deleverager (unsigned)  dummy, dummy
+=================  =========================  ======================  =======================
 
 A slot that signs nothing verifies a fixed dummy signature (a fixed key signing 0) instead:
 the EdDSA gadget has no ``enabled`` input, so the message and key are selected. Order-slot
-checks run on every slot; outside a trade the witness gives slot 0's content with a zero fill,
-which passes them and writes nothing.
+checks run on every slot; a slot that fills no order of an account (its ``uses`` flag: A's
+in trades and liquidations, B's in trades) gives slot 0's content with a zero fill, which
+passes them and writes nothing.
+
+What each type proves, beyond the paths, the leaf hashes and the pubdata words:
+
+- Trade: both orders (signatures, slot rules: no replay, no over-fill; limits, pro-rata
+  fees, expiry), the fill's bounds, cash (the buyer pays the ceiling, the seller gets the
+  floor, the dust to the fund), funding settlement of both, positions within max_position,
+  D's margin rule for both (``margin``: initial margin, or a pure reduction not lowering
+  TV/TR).
+- Deposit, Withdrawal, Transfer, ForcedWithdrawal: as E1 built them (nonces, L1 addresses,
+  free collateral, proven refusals); a deposit key must satisfy ``valid_deposit_key`` (on the
+  curve, 8 key != identity: keys outside the prime-order subgroup are accepted, verification
+  being cofactored).
+- FundingTick (``perp.funding_tick``): funding_time < timestamp <= the batch timestamp, each
+  |new - old| 10^12 <= max_funding_rate price elapsed (at the running prices); the indices,
+  ``funding_time`` and the funding hash become running values: later slots settle at the new
+  indices and write leaves with the new hash, account 0's end-of-batch update uses the final
+  ones, and the root's funding_time and markets_hash reflect them. The new hash P4(indices)
+  costs no hash of its own: the tick writes no account, so A's new-sizes P4 hashes the new
+  indices instead. The record's indices are 8-byte two's complement words (proven).
+- OraclePriceTick (``perp_oracle``'s rules, spread over a run of slots: ``oracle_run`` and
+  ``close_oracle_run``): price_time <= timestamp <= now, 1 <= price <= max_price; each
+  signature of a whitelisted key (the 8 key slots opened once per batch from
+  ``oracle_keys_hash``; an unused slot's (0, 0) is off the curve), oracle indices strictly
+  increasing, freshness (timestamp - validity <= t_i <= timestamp), quorum and a median by
+  counting. The price and price time become running values (later slots' margins use them; the
+  final markets_hash reflects them).
+- Liquidate: A's signed order as a taker's (order-slot update, limit, pro-rata fee, expiry,
+  signature in unit a) and D's margin rule for A; B, unsigned, by ``perp.liquidation``
+  (settled TR > TV, the position shrinks without a flip, price within oracle (1 -+ mmf),
+  penalty <= liquidation_fee size price and <= max(0, TV after the fill)); the liquidator's fee
+  and the penalty go to the batch's insurance accumulator with the fill's dust and the
+  settlements' dust, exactly as ``State._exec_liquidate``.
+- Deleverage (unsigned; ``perp.deleverage``): A's settled TV < 0, both positions shrink by
+  size with opposite signs, price no worse than the oracle's for A, A's TV after <= 0; the
+  dust to the fund.
+
+Oracle ticks with more than two signatures (quorum 3 and more): continuation
+----------------------------------------------------------------------------
+A slot has two EdDSA units, so a tick with k signatures takes 1 + ceil((k - 2) / 2) slots: its
+record, then NoOp records (``is_cont`` = 1; their pubdata words are the NoOp's zeros) whose
+units verify the next signatures. The run's state (open, signature count, the counts for the
+median, the last oracle index, the tick's price, timestamp and market) is carried from slot
+to slot (``self.oc``); a continuation needs an open run (``slot<i>/type``); the order check
+spans the run; quorum and median are checked when the run closes (at the next slot that does
+not continue it, ``slot<i>/oracle_close``, or at the end of the batch,
+``batch/oracle_close``). The tick's price is written in its own slot (nothing between it and
+the close reads it: the continuation slots are NoOps). The sequencer must leave these NoOp
+slots right after such a tick (``rollup.proving.slots_needed``); ``batch_witness`` names the
+problem when a batch does not.
 
 Empty leaves. An account's old fields are constrained to zero (orders root: the empty orders
 root) when its ``empty`` flag is set, and then its old leaf is 0; a non-empty claim needs a P5
@@ -46,14 +106,15 @@ preimage of the leaf. So a new account (a Deposit at ``next_account`` to an empt
 "settle and credit an all-zero account" plus its key and L1 address, with no selects.
 
 Batch level. Market parameters, prices and funding indices are opened once per batch from
-``markets_hash`` and ``exchange_id`` from ``config_hash`` (whose depths are the shape's
-constants). The funding hash every written account gets, P4(current indices), is hashed once
-per batch (FundingTick slots are not implemented: the indices are batch constants). The
-insurance (spec section 4): fees, trade dust and settlement dust of every slot go into one
-batch-level sum (``pending``, 2^-32 quanta); at the end account 0 is settled and updated once:
-total = pending + insurance_dust + its dust, collateral += total >> 32, insurance_dust = total
-mod 2^32 (``State.end_batch``). Values committed in the old root are trusted to be in their
-bounds (every write range-checks what it writes).
+``markets_hash``, ``exchange_id``, the oracle quorum and validity from ``config_hash`` (whose
+depths are the shape's constants), the 8 oracle keys from its ``oracle_keys_hash`` (P16).
+Prices, price times, funding indices, ``funding_time`` and the funding hash P4(indices) are
+running values through the slots; ``markets_hash`` is recomputed from them at the end. The
+insurance (spec section 4): fees, trade dust, liquidation penalties and settlement dust of
+every slot go into one batch-level sum (``pending``, 2^-32 quanta); at the end account 0 is
+settled and updated once: total = pending + insurance_dust + its dust, collateral += total >>
+32, insurance_dust = total mod 2^32 (``State.end_batch``). Values committed in the old root
+are trusted to be in their bounds (every write range-checks what it writes).
 
 Public inputs and the pubdata binding
 -------------------------------------
@@ -68,26 +129,33 @@ Cost: ~1 gate a field byte in the circuit; on chain ~331 gas a 31-byte word
 ``batch_number`` is bound as a public input only (the contract checks it); ``timestamp``
 drives the expiry checks.
 
-Gates (``bench/test_bench_stf.py``, account depth 8, order depth 2, 3 markets): 72,670 a slot
-(the first cut: 82,735 a trade): account paths 29,906 (2 updates x 8 levels x 1,871), signatures
-14,074 (2 x 7,037), leaf hashes 12,822 (2 reads P5 + 3 P4, A's write P5 + 2 P4, B's P5 + P4),
-order-slot paths 7,482, range checks 3,711, pubdata 2,105 (the deposit key's bytes and checks
-about 1,300), message hashes 1,049, the rest 1,518. Batch level: 34,276 with the insurance
-update of account 0 (20,128) and the market openings (9,038). Refusals proven: see
-``_Batch.refusals``.
+Gates (``bench/test_bench_stf.py``, account depth 8, order depth 2, 3 markets): 78,651 a slot
+(E1's five types: 72,670; the first cut: 82,735 a trade): account paths 29,906 (2 updates x
+8 levels x 1,871), signatures 14,832 (2 units x 7,416: EdDSA 7,037, the oracle message's P1
+and key selection), leaf hashes 12,837, range checks 8,065, order-slot paths 7,482, pubdata
+2,239, message hashes 1,049, the rest 2,238. The four new types add 5,971: the oracle units and
+rules ~1,720, ``perp.liquidation`` 1,695, ``perp.funding_tick`` (3 markets, with the index
+words) 1,359, ``perp.deleverage`` 1,090, running values ~40; the deposit key check got cheaper
+(no subgroup proof); the strict collateral bound (c != -2^63) 10. Batch level: 47,969
+(205,271 gates for 2 slots), with the insurance update of account 0 (20,128), the market
+openings (9,038) and the closing markets hash (9,028), the oracle keys (4,688).
 
 Gate labels: ``slot<i>/<part>``: ``type``, ``acct_a``/``acct_b`` (``leaf``: the sub-hashes and
-P5; ``path``: the 4-ary update; ``root``: the old root check, where a wrong old leaf or
-sibling fails; ``empty``: the zero fields of an empty account), ``orders_a``/``orders_b``
-(``replay``, ``overfill``, ``root``), ``msg_a``/``msg_b``, ``sig_a``/``sig_b`` (a forged
-signature fails at ``eddsa/check``), ``limit_a``/``limit_b``, ``fee_a``/``fee_b``,
-``expiry_a``/``expiry_b``, ``settle_a``/``settle_b``, ``cash``, ``position_a``/``position_b``,
-``margin_a``/``margin_b``, ``rules`` (accounts exist, distinct, deposit key and index, nonce,
-L1 address), ``refusal`` (a refused L1 request without a proven reason), ``leaf_a``/``leaf_b``
-(the new leaf), ``pubdata`` (``pubdata/word<j>``: a wrong
-public-input word fails there), ``next_account``; batch level: ``batch/old_root``,
-``batch/config``, ``batch/markets``, ``batch/funding_hash``, ``batch/insurance`` (account 0's
-update), ``batch/new_root`` (a wrong new root fails here).
+P5; ``path``: the 4-ary update; ``root``: the old root check, where a wrong old leaf or sibling
+fails; ``empty``: the zero fields of an empty account), ``orders_a``/``orders_b`` (``replay``,
+``overfill``, ``root``), ``msg_a``/``msg_b``, ``sig_a``/``sig_b`` (a forged signature fails at
+``eddsa/check``), ``limit_a``/``limit_b``, ``fee_a``/``fee_b``, ``expiry_a``/``expiry_b``,
+``settle_a``/``settle_b``, ``cash``, ``position_a``/``position_b``, ``margin_a``/``margin_b``,
+``funding`` (``funding/funding_tick/<rule>``), ``oracle`` (``oracle/<rule>``: tick, slots,
+order<j>, fresh<j>, price<j>, median<j>), ``oracle_close`` (quorum, median), ``liquidate``
+(``liquidate/liquidation/<rule>``), ``deleverage`` (``deleverage/deleverage/<rule>``),
+``running``, ``rules`` (accounts exist, distinct, deposit key and index, nonce, L1 address),
+``refusal`` (a refused L1 request without a proven reason), ``leaf_a``/``leaf_b`` (the new
+leaf), ``pubdata`` (``pubdata/word<j>``: a wrong public-input word fails there;
+``pubdata/key/small_order``: a small-order deposit key), ``next_account``; batch level:
+``batch/old_root``, ``batch/config``, ``batch/oracle_keys``, ``batch/markets``,
+``batch/funding_hash``, ``batch/oracle_close``, ``batch/insurance`` (account 0's update),
+``batch/markets_end``, ``batch/new_root`` (a wrong new root fails here).
 """
 
 from __future__ import annotations
@@ -99,12 +167,29 @@ from functools import lru_cache
 from circuits.builder import LC, CircuitBuilder, CircuitError, CompiledCircuit, Operand, as_lc
 from circuits.gadgets import babyjubjub as bj
 from circuits.gadgets import babyjubjub_circuit as bjc
-from circuits.gadgets import bits, eddsa
+from circuits.gadgets import bits, eddsa, perp
 from circuits.gadgets import eddsa_circuit as ec
 from circuits.gadgets import fixedpoint as fp
 from circuits.gadgets import merkle_circuit as mc
+from circuits.gadgets import perp_oracle as po
 from circuits.gadgets import poseidon_circuit as pc
 from circuits.gadgets.merkle import quad_empty_hashes
+from circuits.stf.records import (
+    RECORD_LAYOUTS,
+    SLOT_WORDS,
+    TX_DELEVERAGE,
+    TX_DEPOSIT,
+    TX_FORCED,
+    TX_FUNDING,
+    TX_LIQUIDATE,
+    TX_NOOP,
+    TX_ORACLE,
+    TX_TRADE,
+    TX_TRANSFER,
+    TX_WITHDRAWAL,
+    WORD_ENDS,
+    record_words,
+)
 from prover import params
 
 __all__ = [
@@ -117,9 +202,17 @@ __all__ = [
     "TX_FORCED",
     "TX_TRANSFER",
     "TX_TRADE",
+    "TX_FUNDING",
+    "TX_ORACLE",
+    "TX_LIQUIDATE",
+    "TX_DELEVERAGE",
+    "ORACLE_SLOTS",
     "build_batch_circuit",
     "build_batch_builder",
     "dummy_signature",
+    "RECORD_LAYOUTS",
+    "WORD_ENDS",
+    "record_words",
 ]
 
 R = params.R_ORDER
@@ -127,14 +220,22 @@ HALF = (R - 1) // 2
 PRICE_SCALE = 1 << 32
 RISK_SCALE = 10**6
 DUST_BITS = 32
-TX_NOOP, TX_DEPOSIT, TX_WITHDRAWAL, TX_FORCED, TX_TRANSFER, TX_TRADE = 0, 1, 2, 3, 4, 5
 KIND_ORDER, KIND_WITHDRAWAL, KIND_TRANSFER = 1, 2, 3
 MAX_MARKETS = 4
-SLOT_WORDS = 3
-WORD_ENDS = (31, 62, 80)  # byte offsets where the slot's words end (spec section 6)
 DUMMY_PRIVATE_KEY = b"zkperp stf dummy signer key 0000"  # 32 bytes
 DUMMY_MESSAGE = 0
-TYPES = ("deposit", "withdrawal", "forced", "transfer", "trade")
+TYPES = (
+    "deposit",
+    "withdrawal",
+    "forced",
+    "transfer",
+    "trade",
+    "funding",
+    "oracle",
+    "liquidate",
+    "deleverage",
+)
+ORACLE_SLOTS = 2  # oracle signatures a tick slot verifies (the slot's two EdDSA units)
 
 
 @lru_cache(maxsize=1)
@@ -201,93 +302,6 @@ def _chunks(xs: Sequence[LC], n: int) -> list[list[LC]]:
     return [list(xs[i : i + n]) for i in range(0, len(xs), n)]
 
 
-# (field, width in bytes; negative: a list of that many byte values, big-endian) after the type
-# byte: rollup.pubdata's layouts of the implemented types
-RECORD_LAYOUTS: dict[str, tuple[int, tuple[tuple[str, int], ...]]] = {
-    "deposit": (
-        TX_DEPOSIT,
-        (("executed", 1), ("account", 4), ("amount", 8), ("l1_address", -20), ("pubkey", -32)),
-    ),
-    "withdrawal": (
-        TX_WITHDRAWAL,
-        (("account", 4), ("amount", 8), ("fee", 8), ("l1_address", -20)),
-    ),
-    "forced": (
-        TX_FORCED,
-        (("executed", 1), ("account", 4), ("amount", 8), ("l1_address", -20)),
-    ),
-    "transfer": (TX_TRANSFER, (("sender", 4), ("recipient", 4), ("amount", 8), ("fee", 8))),
-    "trade": (
-        TX_TRADE,
-        (
-            ("market", 1),
-            ("taker_side", 1),
-            ("taker", 4),
-            ("maker", 4),
-            ("taker_order_id", 4),
-            ("maker_order_id", 4),
-            ("size", 6),
-            ("price", 7),
-            ("taker_fee", 8),
-            ("maker_fee", 8),
-        ),
-    ),
-}
-
-
-def record_words(b: CircuitBuilder, kind: str, values: dict) -> list[LC]:
-    """The 3 public-input words (spec section 6) of a ``kind`` record from its field values
-    (LCs the caller has range-checked to their widths; byte lists for the negative widths)."""
-    code, layout = RECORD_LAYOUTS[kind]
-    w = _Words(b, code)
-    for name, width in layout:
-        if width < 0:
-            if len(values[name]) != -width:
-                raise CircuitError(f"{name}: {-width} bytes expected")
-            w.byte_list(values[name])
-        else:
-            w.field(values[name], width)
-    return w.words
-
-
-class _Words:
-    """The three public-input words of one record type, field by field (big-endian bytes)."""
-
-    def __init__(self, b: CircuitBuilder, type_code: int) -> None:
-        self.b = b
-        self.words = [LC(), LC(), LC()]
-        self.words[0] = self.words[0] + (type_code << (8 * (WORD_ENDS[0] - 1)))
-        self.pos = 1
-
-    def _place(self, value: Operand, start: int, width: int) -> None:
-        j = next(k for k, end in enumerate(WORD_ENDS) if start < end)
-        end = start + width
-        if end > WORD_ENDS[j]:  # pragma: no cover - the callers split at boundaries
-            raise CircuitError("a piece crosses a word boundary")
-        self.words[j] = self.words[j] + as_lc(value) * (1 << (8 * (WORD_ENDS[j] - end)))
-
-    def field(self, value: Operand, width: int) -> None:
-        """A ``width``-byte field whose value the caller has range-checked (split here only
-        where it crosses a word boundary: then the split proves its range)."""
-        start, end = self.pos, self.pos + width
-        cuts = [c for c in WORD_ENDS[:2] if start < c < end]
-        if not cuts:
-            self._place(value, start, width)
-        else:
-            bounds = [start, *cuts, end]
-            segs = list(zip(bounds, bounds[1:]))  # big-endian order
-            parts = bits.split(self.b, value, [8 * (e - s) for s, e in reversed(segs)])
-            for (s, e), part in zip(segs, reversed(parts)):
-                self._place(part, s, e - s)
-        self.pos = end
-
-    def byte_list(self, values: Sequence[Operand]) -> None:
-        """Bytes (each range-checked by the caller), big-endian order."""
-        for v in values:
-            self._place(v, self.pos, 1)
-            self.pos += 1
-
-
 # --- the circuit ------------------------------------------------------------------------------
 
 
@@ -308,14 +322,18 @@ class _Batch:
         self.pub_words = [b.public_inputs(f"s{i}/pubdata", SLOT_WORDS) for i in range(s.n_slots)]
         rf = b.private_inputs("root_fields", 6)
         self.accounts_root0, self.markets_hash, self.config_hash = rf[0], rf[1], rf[2]
-        self.dust0, self.next_account0, self.funding_time = rf[3], rf[4], rf[5]
+        self.dust0, self.next_account0, self.funding_time = rf[3], rf[4], as_lc(rf[5])
         with b.scope("batch/old_root"):
             b.assert_equal(pc.poseidon(b, rf), self.old_root)
         with b.scope("batch/config"):
             cfg = b.private_inputs("config_fields", 4)  # exchange_id, keys_hash, quorum, validity
-            self.exchange_id = cfg[0]
+            self.exchange_id, self.quorum, self.validity = cfg[0], cfg[2], cfg[3]
             h = pc.poseidon(b, [cfg[0], s.account_depth, s.order_depth, cfg[1], cfg[2], cfg[3]])
             b.assert_equal(h, self.config_hash)
+        with b.scope("batch/oracle_keys"):
+            keys = b.private_inputs("oracle_keys", 2 * po.MAX_ORACLES)
+            b.assert_equal(pc.poseidon(b, keys), cfg[1])
+            self.oracle_keys = _chunks(keys, 2)
         with b.scope("batch/markets"):
             leaves = []
             self.markets = []
@@ -325,15 +343,31 @@ class _Batch:
                 self.markets.append(f)
             h = pc.poseidon(b, leaves + [0] * (MAX_MARKETS - self.n))
             b.assert_equal(h, self.markets_hash)
-            self.price = [f[8] for f in self.markets]
-            self.index = [f[9] for f in self.markets]
+            # running values (oracle and funding ticks change them slot by slot)
+            self.price = [as_lc(f[8]) for f in self.markets]
+            self.index = [as_lc(f[9]) for f in self.markets]
+            self.ptime = [as_lc(f[10]) for f in self.markets]
             self.max_pos = [f[6] for f in self.markets]
             self.max_price = [f[7] for f in self.markets]
-            # the risk of one synthetic quantum at the oracle price (maintenance, initial)
-            self.mp = [b.mul(f[2], f[8]) for f in self.markets]
-            self.ip = [b.mul(f[3], f[8]) for f in self.markets]
+            self.unit_risks()
         with b.scope("batch/funding_hash"):
             self.funding_hash = pc.hash_var(b, self.index + [0] * (MAX_MARKETS - self.n))
+
+    def unit_risks(self) -> None:
+        """The risk of one synthetic quantum at the current prices (maintenance, initial)."""
+        b = self.b
+        self.mp = [b.mul(f[2], self.price[m]) for m, f in enumerate(self.markets)]
+        self.ip = [b.mul(f[3], self.price[m]) for m, f in enumerate(self.markets)]
+
+    def close_markets(self) -> LC:
+        """markets_hash of the running prices, funding indices and price times."""
+        b = self.b
+        with b.scope("batch/markets_end"):
+            leaves = [
+                pc.hash_var(b, [*f[:8], self.price[m], self.index[m], self.ptime[m]])
+                for m, f in enumerate(self.markets)
+            ]
+            return pc.poseidon(b, leaves + [0] * (MAX_MARKETS - self.n))
 
     # accounts
     def account(self, p: str, tag: str, *, index_bits=None) -> dict:
@@ -397,9 +431,10 @@ class _Batch:
         return new
 
     # orders
-    def order(self, p: str, tag: str, acc: dict, is_trade: LC, fill: LC) -> dict:
-        """Order-slot rules and the order tree update (slot = order_id mod 4^order_depth);
-        the old orders root must be the account's."""
+    def order(self, p: str, tag: str, acc: dict, uses: LC, fill: LC) -> dict:
+        """Order-slot rules and the order tree update (slot = order_id mod 4^order_depth) of a
+        ``fill`` (0 unless the slot ``uses`` the order); the old orders root must be the
+        account's."""
         b, s = self.b, self.shape
         od = s.order_depth
         o = {
@@ -420,7 +455,7 @@ class _Batch:
             with b.scope("overfill"):
                 bits.assert_less_or_equal(b, filled, o["size"], 48)
             old_leaf = o["oid_old"] * (1 << 48) + o["filled_old"]
-            new_leaf = b.select(is_trade, o["oid"] * (1 << 48) + filled, old_leaf)
+            new_leaf = b.select(uses, o["oid"] * (1 << 48) + filled, old_leaf)
             old_root, new_root = mc.quad_update_roots(
                 b, old_leaf, new_leaf, slot_bits, osibs, check_bits=False
             )
@@ -443,14 +478,25 @@ class _Batch:
         w1 = o["size"] + o["limit"] * (1 << 48) + o["max_fee"] * (1 << 104)
         return w0, w1
 
-    def signature(self, p: str, tag: str, msg: LC, pk: Sequence[LC], signs: LC) -> None:
+    def signature(
+        self, p: str, tag: str, msg: LC, pk: Sequence[LC], signs: LC, osl: po.OracleSlot
+    ) -> None:
+        """One EdDSA unit: the account's message under its key when ``signs``, an oracle's
+        price message (P1 of the oracle word) under the selected whitelisted key when the
+        oracle slot ``osl`` is enabled, else the dummy signature."""
         b = self.b
         dpk, _ = dummy_signature()
-        sig = b.private_inputs(f"{p}{tag}_sig", 3)
+        sig = (osl.r8x, osl.r8y, osl.s)
         with b.scope(f"sig_{tag}"):
-            m = b.select(signs, msg, DUMMY_MESSAGE)
-            ax = b.select(signs, pk[0], dpk[0])
-            ay = b.select(signs, pk[1], dpk[1])
+            with b.scope("oracle"):
+                w = po.oracle_word(b, self.exchange_id, self.oc["market"], osl.price, osl.timestamp)
+                omsg = pc.hash_var(b, [w])
+                kx = b.sum(b.mul(e, k[0]) for e, k in zip(osl.oracle, self.oracle_keys))
+                ky = b.sum(b.mul(e, k[1]) for e, k in zip(osl.oracle, self.oracle_keys))
+            off = 1 - as_lc(signs) - osl.enabled
+            m = b.mul(signs, msg) + b.mul(osl.enabled, omsg)
+            ax = b.mul(signs, pk[0]) + kx + off * dpk[0]
+            ay = b.mul(signs, pk[1]) + ky + off * dpk[1]
             ec.verify(b, m, ax, ay, sig[0], sig[1], sig[2])
 
     def margin(self, acc, e, c_set, c_new, delta, abs_new, side, size) -> tuple[LC, LC]:
@@ -490,43 +536,59 @@ class _Batch:
 
     def build_slot(self, i: int, root: LC, next_account: LC) -> tuple[LC, LC, LC]:
         """One universal slot: returns (new accounts root, new next_account, insurance
-        delta in 2^-32 quanta)."""
+        delta in 2^-32 quanta); updates the running prices, price times, funding indices,
+        funding time and funding hash."""
         b, n = self.b, self.n
         p = f"s{i}/"
         with b.scope(f"slot{i}"):
             with b.scope("type"):
                 fl = {t: _flag(b, f"{p}is_{t}") for t in TYPES}
-                b.assert_bool(b.sum(fl.values()))
+                # a NoOp record whose signature units continue the open oracle tick's
+                cont = _flag(b, f"{p}is_cont")
+                b.assert_bool(b.sum(fl.values()) + cont)
+                b.assert_zero(b.mul(cont, 1 - self.oc["open"]))
                 is_dep, is_trade, is_wd = fl["deposit"], fl["trade"], fl["withdrawal"]
                 is_tr, is_fw = fl["transfer"], fl["forced"]
+                is_fund, is_orc = fl["funding"], fl["oracle"]
+                is_liq, is_dlv = fl["liquidate"], fl["deleverage"]
+                fills = is_trade + is_liq + is_dlv  # a fill between A and B at (size, price)
                 e = b.private_inputs(f"{p}market", n)
                 for em in e:
                     b.assert_bool(em)
-                b.assert_equal(b.sum(e), is_trade)
+                b.assert_equal(b.sum(e), fills + is_orc)
                 market = b.lincomb(list(range(n)), e)
-                side = _flag(b, f"{p}side")  # the taker's (A's) side: 0 buy, 1 sell
+                self.market = market
+                side = _flag(b, f"{p}side")  # A's side: 0 buy, 1 sell
                 size = b.private_input(f"{p}size")
                 price = b.private_input(f"{p}price")
                 fee = b.private_inputs(f"{p}fees", 2)
                 amount = b.private_input(f"{p}amount")
                 l1 = b.private_input(f"{p}l1")
                 dep_pk = b.private_inputs(f"{p}dep_pk", 2)
+                tick_time = b.private_input(f"{p}tick_time")  # a funding or oracle tick's
                 # an L1 request (deposit, forced withdrawal) is executed or refused
                 executed = _flag(b, f"{p}executed")
                 b.assert_zero(b.mul(executed, 1 - is_dep - is_fw))
                 dep_x, fw_x = b.mul(is_dep, executed), b.mul(is_fw, executed)
                 debits = b.materialize(is_wd + is_tr + fw_x)  # A pays amount (and fee)
-                signs_a = b.materialize(is_trade + is_wd + is_tr)
-                writes_a = b.materialize(dep_x + signs_a + fw_x)
-                writes_b = b.materialize(is_trade + is_tr)
+                uses_a = b.materialize(is_trade + is_liq)  # A's order is filled
+                signs_a = b.materialize(uses_a + is_wd + is_tr)
+                writes_a = b.materialize(dep_x + signs_a + fw_x + is_dlv)
+                writes_b = b.materialize(is_trade + is_tr + is_liq + is_dlv)
+                osl = [self.oracle_slot(p, j) for j in range(ORACLE_SLOTS)]
+            if i:
+                with b.scope("oracle_close"):
+                    self.close_oracle_run(self.oc["open"] - cont)
+                with b.scope("prices"):
+                    self.unit_risks()
             with b.scope("acct_a"):
                 a = self.account(p, "a")
             with b.scope("acct_b"):
                 acc_b = self.account(p, "b")
             new_acct = b.mul(dep_x, a["empty"])
             with b.scope("rules"):
-                # accounts that must exist; trade and transfer between two distinct ones
-                b.assert_zero(b.mul(b.materialize(signs_a + fw_x), a["empty"]))
+                # accounts that must exist; two-account types between two distinct ones
+                b.assert_zero(b.mul(b.materialize(signs_a + fw_x + is_dlv), a["empty"]))
                 b.assert_zero(b.mul(writes_b, acc_b["empty"]))
                 d = b.materialize(a["index"] - acc_b["index"])
                 b.assert_nonzero(b.select(writes_b, d, 1))
@@ -543,21 +605,22 @@ class _Batch:
                 bits.range_check(b, fee[1], 63)
             with b.scope("fill"):
                 bits.range_check(b, size, 48)
-                bits.range_check(b, size - is_trade, 48)  # a trade fills >= 1
-                bits.range_check(b, price - is_trade, 56)
+                bits.range_check(b, size - fills, 48)  # a fill is >= 1
+                bits.range_check(b, price - fills - is_orc, 56)
                 max_price = _onehot_dot(b, e, self.max_price)
                 bits.assert_less_or_equal(b, price, max_price, 56)
             sides = (side, 1 - side)
             accs = (a, acc_b)
-            trade_fee = (b.mul(is_trade, fee[0]), b.mul(is_trade, fee[1]))
+            uses = (uses_a, is_trade)
+            order_fee = (b.mul(uses_a, fee[0]), b.mul(is_trade, fee[1]))
             # orders: slot rules, trees, limits, fees, expiry
             orders = []
-            for tag, acc, sd, f in zip("ab", accs, sides, trade_fee):
-                o = self.order(p, tag, acc, is_trade, size)
+            for tag, acc, sd, f, u in zip("ab", accs, sides, order_fee, uses):
+                o = self.order(p, tag, acc, u, b.mul(u, size))
                 with b.scope(f"limit_{tag}"):
-                    bits.range_check(b, o["limit"] - is_trade, 56)
+                    bits.range_check(b, o["limit"] - u, 56)
                     gap = b.mul(1 - 2 * sd, b.materialize(o["limit"] - price))
-                    bits.range_check(b, gap, 56)
+                    bits.range_check(b, b.mul(u, gap), 56)
                 with b.scope(f"fee_{tag}"):
                     bits.range_check(b, o["max_fee"], 63)
                     lhs = b.mul(f, o["size"])
@@ -567,7 +630,7 @@ class _Batch:
                     bits.range_check(b, o["expiry"], 32)
                     bits.range_check(b, o["expiry"] - self.timestamp, 32)
                 orders.append(o)
-            # messages and signatures
+            # messages and signatures (A's request or order, B's order, or two oracles')
             nonce_a = a["static"][3]
             with b.scope("msg_a"):
                 ow0, ow1 = self.order_words(a, orders[0], market, side)
@@ -581,17 +644,19 @@ class _Batch:
                     + nonce_a * (1 << 104)
                 )
                 w1x = amount + fee[0] * (1 << 64)
-                w0 = b.mul(is_trade, b.materialize(ow0)) + b.mul(is_wd, b.materialize(ww0))
+                w0 = b.mul(uses_a, b.materialize(ow0)) + b.mul(is_wd, b.materialize(ww0))
                 w0 = w0 + b.mul(is_tr, b.materialize(tw0))
-                w1 = b.mul(is_trade, b.materialize(ow1)) + b.mul(
+                w1 = b.mul(uses_a, b.materialize(ow1)) + b.mul(
                     b.materialize(is_wd + is_tr), b.materialize(w1x)
                 )
                 msg_a = pc.hash_var(b, [w0, w1])
             with b.scope("msg_b"):
                 bw0, bw1 = self.order_words(acc_b, orders[1], market, 1 - side)
                 msg_b = pc.hash_var(b, [bw0, bw1])
-            self.signature(p, "a", msg_a, a["static"][:2], signs_a)
-            self.signature(p, "b", msg_b, acc_b["static"][:2], is_trade)
+            with b.scope("oracle"):
+                self.oracle_run(is_orc, cont, e, price, tick_time, osl)
+            self.signature(p, "a", msg_a, a["static"][:2], signs_a, osl[0])
+            self.signature(p, "b", msg_b, acc_b["static"][:2], is_trade, osl[1])
             # cash: the buyer pays ceil(size price / 2^32), the seller gets the floor
             with b.scope("cash"):
                 notional = b.mul(size, price)
@@ -603,18 +668,24 @@ class _Batch:
                 cash_a = b.mul(side, b.materialize(credit + debit)) - debit
                 cash_b = b.mul(side, b.materialize(-credit - debit)) + credit
             delta_a = b.mul(1 - 2 * side, size)  # A's position change
-            fee_a = b.mul(signs_a, fee[0])  # trade, withdrawal and transfer fees of A
-            fee_b = trade_fee[1]
-            insurance = fee_a * PRICE_SCALE + fee_b * PRICE_SCALE + b.mul(is_trade, trade_dust)
-            cur_root = root
-            for tag, acc, cash, delta, sd, o in zip(
-                "ab", accs, (cash_a, cash_b), (delta_a, -delta_a), sides, orders
-            ):
-                writes = writes_a if tag == "a" else writes_b
+            fee_a = b.mul(signs_a, fee[0])  # trade, liquidator, withdrawal and transfer fees
+            fee_b = b.mul(uses_a, fee[1])  # a maker's fee or a liquidation penalty
+            insurance = fee_a * PRICE_SCALE + fee_b * PRICE_SCALE + b.mul(fills, trade_dust)
+            settled = []
+            for tag, acc, writes in zip("ab", accs, (writes_a, writes_b)):
                 with b.scope(f"settle_{tag}"):
                     c_set, dust = self.settle(acc)
                     bits.signed_range_check(b, c_set, 64)
+                    _not_min(b, c_set, writes)  # D's bound is strict: |c| < 2^63
                 insurance = insurance + b.mul(writes, b.materialize(dust))
+                settled.append(c_set)
+            self.c_set_a = settled[0]
+            self.tick_rules(p, e, fl, a, acc_b, settled, side, size, price, fee, tick_time)
+            cur_root = root
+            for tag, acc, cash, delta, sd, o, c_set in zip(
+                "ab", accs, (cash_a, cash_b), (delta_a, -delta_a), sides, orders, settled
+            ):
+                writes = writes_a if tag == "a" else writes_b
                 with b.scope(f"position_{tag}"):
                     s_old = acc["sizes"][:n]
                     s_new = [s_old[m] + b.mul(e[m], delta) for m in range(n)]
@@ -627,22 +698,25 @@ class _Batch:
                         # written: writes_a counts executed requests only)
                         c_new = (
                             c_set
-                            + b.mul(is_trade, b.materialize(cash))
+                            + b.mul(fills, b.materialize(cash))
                             - fee_a
                             + b.mul(b.materialize(is_dep - is_wd - is_tr - is_fw), amount)
                         )
                     else:
-                        c_new = c_set + b.mul(is_trade, b.materialize(cash)) - fee_b
+                        c_new = c_set + b.mul(fills, b.materialize(cash)) - fee_b
                         c_new = c_new + b.mul(is_tr, amount)
                     c_new = b.materialize(c_new)
                     # what is written is in range (a refusal may be for an out-of-range one)
                     bits.signed_range_check(b, b.select(writes, c_new, 0), 64)
+                    _not_min(b, c_new, writes)
                 with b.scope(f"margin_{tag}"):
                     ok, initial = self.margin(acc, e, c_set, c_new, delta, abs_new, sd, size)
-                    b.assert_zero(b.mul(is_trade, 1 - ok))
                     if tag == "a":
+                        b.assert_zero(b.mul(uses_a, 1 - ok))  # a trade's taker, a liquidator
                         b.assert_zero(b.mul(debits, 1 - initial))
-                        self.initial_a, self.c_set_a = initial, c_set
+                        self.initial_a = initial
+                    else:
+                        b.assert_zero(b.mul(is_trade, 1 - ok))
                 if tag == "a":
                     with b.scope("refusal"):
                         self.refusals(
@@ -660,13 +734,18 @@ class _Batch:
                             nonce,
                         ]
                         static_h = pc.hash_var(b, static_new)
+                        # a funding tick writes no account: this P4 hashes its new indices
+                        sizes = [b.select(is_fund, g, s) for g, s in zip(self.new_index, s_new)]
+                        sizes += [b.mul(1 - is_fund, s) for s in acc["sizes"][n:]]
                     else:
                         static_h = acc["static_h"]
-                    sizes = [*s_new, *acc["sizes"][n:]]
+                        sizes = [*s_new, *acc["sizes"][n:]]
                     sizes_h = pc.hash_var(b, sizes)
                     leaf_new = pc.hash_var(
                         b, [static_h, c_new, o["new_root"], sizes_h, self.funding_hash]
                     )
+                    if tag == "a":
+                        next_fh = b.select(is_fund, sizes_h, self.funding_hash)
                 with b.scope(f"acct_{tag}"):
                     cur_root = self.write(acc, cur_root, leaf_new, writes, tag)
             with b.scope("pubdata"):
@@ -689,11 +768,190 @@ class _Batch:
                     "price": price,
                     "taker_fee": fee[0],
                     "maker_fee": fee[1],
+                    "timestamp": tick_time,
+                    **{f"index_{m}": self.index_words[m] for m in range(MAX_MARKETS)},
+                    "liquidator_side": side,
+                    "liquidator": a["index"],
+                    "liquidated": acc_b["index"],
+                    "liquidator_order_id": orders[0]["oid"],
+                    "liquidator_fee": fee[0],
+                    "insurance_fee": fee[1],
+                    "deleveraged_side": side,
+                    "deleveraged": a["index"],
+                    "deleverager": acc_b["index"],
                 }
                 self.pubdata(i, fl, values, executed)
             with b.scope("next_account"):
                 next_account = b.materialize(next_account + new_acct)
+            with b.scope("running"):
+                self.advance(e, fl, price, tick_time, next_fh)
         return cur_root, next_account, insurance
+
+    def oracle_run(self, is_orc, cont, e, price, tick_time, osl) -> None:
+        """An oracle tick's rules (``perp_oracle.oracle_rules``, spread over a run of slots):
+        the tick slot's own checks (``tick``: its timestamp < 2^32, price_time <= timestamp <=
+        now; the price's bounds are the slot's ``fill`` checks) and, for the signatures of this
+        slot (the tick's, or a continuation's), ``slots`` (flags, one-hots, a prefix),
+        ``order<j>`` (strictly increasing oracle indices, across the run's slots),
+        ``fresh<j>``, ``price<j>`` and the counts for the median, carried in ``self.oc`` to
+        ``close_oracle_run``."""
+        b, oc = self.b, self.oc
+        act = is_orc + cont
+        with b.scope("tick"):
+            perp.assert_range(b, tick_time, 32, is_orc)
+            perp.assert_range(b, as_lc(self.timestamp) - tick_time, 32, is_orc)
+            perp.assert_range(b, tick_time - _onehot_dot(b, e, self.ptime), 32, is_orc)
+            # the run's tick: this slot's, or the open one's in a continuation
+            t_price = b.materialize(b.select(is_orc, price, oc["price"]))
+            t_time = b.materialize(b.select(is_orc, tick_time, oc["time"]))
+            t_market = b.materialize(b.select(is_orc, self.market, oc["market"]))
+            last = b.select(is_orc, -1, oc["last"])
+            count = b.mul(cont, oc["count"])
+            le_count = b.mul(cont, oc["le"])
+            ge_count = b.mul(cont, oc["ge"])
+        with b.scope("slots"):
+            for sl in osl:
+                b.assert_bool(sl.enabled)
+                for f in sl.oracle:
+                    b.assert_bool(f)
+                b.assert_equal(b.sum(sl.oracle), sl.enabled)
+            prev = act  # a slot that continues no tick has no enabled signature
+            for sl in osl:
+                b.assert_bool(prev - sl.enabled)
+                prev = as_lc(sl.enabled)
+        price_e = b.mul(act, t_price)  # in [0, 2^56): checked in the tick's slot
+        for j, sl in enumerate(osl):
+            ej = as_lc(sl.enabled)
+            index = b.lincomb(list(range(po.MAX_ORACLES)), sl.oracle)
+            with b.scope(f"order{j}"):
+                perp.assert_range(b, index - last - 1, 3, ej)
+            with b.scope(f"fresh{j}"):
+                tj = as_lc(sl.timestamp)
+                perp.assert_range(b, tj, 32, ej)
+                perp.assert_range(b, t_time - tj, 32, ej)
+                perp.assert_range(b, tj + self.validity - t_time, 33, ej)
+            with b.scope(f"price{j}"):
+                perp.assert_range(b, as_lc(sl.price) - 1, 56, ej)
+            with b.scope(f"median{j}"):
+                pj = perp.gated(b, ej, sl.price)
+                le = bits.less_or_equal(b, pj, price_e, 56)
+                ge = 1 - le + b.is_equal(pj, price_e)
+                le_count = le_count + b.mul(ej, le)
+                ge_count = ge_count + b.mul(ej, ge)
+                count = count + ej
+            last = b.select(ej, index, last)
+        self.oc = {
+            "open": act,
+            "count": b.materialize(count),
+            "le": b.materialize(le_count),
+            "ge": b.materialize(ge_count),
+            "last": b.materialize(last),
+            "price": t_price,
+            "time": t_time,
+            "market": t_market,
+        }
+
+    def close_oracle_run(self, closing: LC) -> None:
+        """The end of an oracle tick's run of slots (``closing``: the run was open and this
+        slot does not continue it; at the end of the batch: it was open): ``quorum`` (at
+        least ``oracle_quorum`` signatures) and ``median`` (n <= 2 #{p_j <= price} and
+        n <= 2 #{p_j >= price}), as ``perp_oracle.oracle_rules``."""
+        b, oc = self.b, self.oc
+        with b.scope("quorum"):
+            perp.assert_range(b, oc["count"] - self.quorum, po.COUNT_BITS, closing)
+        with b.scope("median"):
+            perp.assert_range(b, oc["le"] * 2 - oc["count"], po.COUNT_BITS, closing)
+            perp.assert_range(b, oc["ge"] * 2 - oc["count"], po.COUNT_BITS, closing)
+
+    def oracle_slot(self, p: str, j: int) -> po.OracleSlot:
+        """Oracle signature slot j of a tick (its signature is EdDSA unit a or b's)."""
+        b = self.b
+        sig = b.private_inputs(f"{p}{'ab'[j]}_sig", 3)
+        return po.OracleSlot(
+            enabled=b.private_input(f"{p}o{j}_enabled"),
+            oracle=b.private_inputs(f"{p}o{j}_oracle", po.MAX_ORACLES),
+            price=b.private_input(f"{p}o{j}_price"),
+            timestamp=b.private_input(f"{p}o{j}_time"),
+            r8x=sig[0],
+            r8y=sig[1],
+            s=sig[2],
+        )
+
+    def tick_rules(self, p, e, fl, a, acc_b, settled, side, size, price, fee, tick_time) -> None:
+        """The rules of the slot types without a signed request of A's: the funding tick
+        (``perp.funding_tick``; the new indices' pubdata encoding), the liquidated account B
+        (``perp.liquidation``; the liquidator A is a trade's taker here) and the deleverage of
+        A against B (``perp.deleverage``). Each gadget is disabled (void) in other slots."""
+        b, n = self.b, self.n
+        is_fund = fl["funding"]
+        with b.scope("funding"):
+            new = b.private_inputs(f"{p}funding", n)
+            perp.funding_tick(
+                b,
+                old_indices=self.index,
+                new_indices=new,
+                max_rates=[f[5] for f in self.markets],
+                prices=self.price,
+                funding_time=self.funding_time,
+                timestamp=tick_time,
+                now=self.timestamp,
+                enabled=is_fund,
+            )
+            self.new_index = new
+            with b.scope("words"):
+                # the record's 8-byte two's complement of each new index (|g| < 2^56)
+                self.index_words = []
+                for m in range(MAX_MARKETS):
+                    if m >= n:
+                        self.index_words.append(as_lc(0))
+                        continue
+                    g = b.mul(is_fund, new[m])
+                    nonneg = perp.nonneg_bit(b, g, perp.INDEX_BITS)
+                    self.index_words.append(g + (1 - nonneg) * (1 << 64))
+        with b.scope("liquidate"):
+            perp.liquidation(
+                b,
+                collateral=settled[1],
+                positions=acc_b["sizes"][:n],
+                prices=self.price,
+                mmf=[f[2] for f in self.markets],
+                liquidation_fees=[f[4] for f in self.markets],
+                max_prices=self.max_price,
+                market=e,
+                liquidator_side=side,
+                size=size,
+                price=price,
+                penalty=fee[1],
+                enabled=fl["liquidate"],
+            )
+        with b.scope("deleverage"):
+            perp.deleverage(
+                b,
+                collateral=settled[0],
+                positions=a["sizes"][:n],
+                collateral_deleverager=settled[1],
+                positions_deleverager=acc_b["sizes"][:n],
+                prices=self.price,
+                max_prices=self.max_price,
+                market=e,
+                deleveraged_side=side,
+                size=size,
+                price=price,
+                enabled=fl["deleverage"],
+            )
+
+    def advance(self, e, fl, price, tick_time, next_fh) -> None:
+        """The running market values after the slot: an oracle tick sets its market's price
+        and price time, a funding tick the indices, the funding time and the funding hash."""
+        b = self.b
+        is_orc, is_fund = fl["oracle"], fl["funding"]
+        for m in range(self.n):
+            upd = b.mul(is_orc, e[m])
+            self.price[m] = b.materialize(self.price[m] + b.mul(upd, price - self.price[m]))
+            self.ptime[m] = b.materialize(self.ptime[m] + b.mul(upd, tick_time - self.ptime[m]))
+            self.index[m] = b.materialize(b.select(is_fund, self.new_index[m], self.index[m]))
+        self.funding_time = b.materialize(b.select(is_fund, tick_time, self.funding_time))
+        self.funding_hash = b.materialize(next_fh)
 
     def pubdata(self, i, fl, values: dict, executed: LC) -> None:
         """The slot's 3 public-input words: sum over types of flag * the type's words."""
@@ -723,9 +981,9 @@ class _Batch:
         account holding the deposit's key whose balance would leave its bound (collateral
         after settling + amount >= 2^63). A forced withdrawal: A does not exist, its L1 address
         is another, or the initial-margin rule fails after the debit. Not proven (so not
-        provable as refusals): a deposit key that does not unpack or lies outside the prime
-        subgroup (``packed_key`` needs a subgroup point), and a forced withdrawal refused only
-        for the collateral bound while the margin holds."""
+        provable as refusals): a deposit key that does not unpack or has small order (the
+        contract rejects such keys at deposit time), and a forced withdrawal refused only for
+        the collateral bound while the margin holds."""
         b = self.b
         dep_r = fl["deposit"] - dep_x
         fw_r = fl["forced"] - fw_x
@@ -743,19 +1001,18 @@ class _Batch:
     def packed_key(self, pk: Sequence[LC], is_dep: LC) -> list[LC]:
         """The 32 bytes of circomlibjs's packPoint(pk) in record order (y little-endian, the
         sign of x in bit 7 of the last byte), proven: y's bytes (y < r), the sign of x
-        (x > (r-1)/2). Also checks a deposit key on the curve and in the prime subgroup (a
-        slot that is not a deposit proves these for the dummy key)."""
+        (x > (r-1)/2). Also checks a deposit key by ``rollup.types.valid_deposit_key``: on the
+        curve and not of small order (8 key != identity: three doublings, x of 8 key != 0;
+        keys outside the prime-order subgroup are accepted, as signature verification is
+        cofactored). A slot that is not a deposit proves these for the dummy key."""
         b = self.b
         dpk, _ = dummy_signature()
         kx = b.materialize(b.select(is_dep, pk[0], dpk[0]))
         ky = b.materialize(b.select(is_dep, pk[1], dpk[1]))
-        bjc.assert_on_curve(b, (kx, ky))
-        q = b.hint_many(_over_8, [kx, ky], 2)
-        q2 = bjc.assert_on_curve(b, q)
-        q8 = bjc.double(b, bjc.double(b, bjc.double(b, q, q2)))
-        b.assert_equal(q8[0], kx)
-        b.assert_equal(q8[1], ky)
-        b.assert_nonzero(kx)
+        x2 = bjc.assert_on_curve(b, (kx, ky))
+        k8 = bjc.double(b, bjc.double(b, bjc.double(b, (kx, ky), x2)))
+        with b.scope("small_order"):
+            b.assert_nonzero(k8[0])  # 8 key is in the subgroup: it is the identity iff x = 0
         top = b.hint(lambda y: y >> 248, ky)
         bits.range_check(b, top, 6)
         ybytes = [*bits.split(b, ky - top * (1 << 248), [8] * 31), top]
@@ -785,6 +1042,7 @@ class _Batch:
             lo, hi = bits.split(b, total, [DUST_BITS, 96])
             c_new = b.materialize(c_set + hi)
             bits.signed_range_check(b, c_new, 64)
+            _not_min(b, c_new, 1)
             leaf_new = pc.hash_var(
                 b, [acc["static_h"], c_new, acc["oroot"], acc["sizes_h"], self.funding_hash]
             )
@@ -797,21 +1055,34 @@ class _Batch:
         root = as_lc(self.accounts_root0)
         next_account = as_lc(self.next_account0)
         pending = as_lc(0)
+        zero = as_lc(0)
+        self.oc = {k: zero for k in ("open", "count", "le", "ge", "price", "time", "market")}
+        self.oc["last"] = as_lc(-1)
         for i in range(s.n_slots):
             root, next_account, ins = self.build_slot(i, root, next_account)
             with b.scope(f"slot{i}/insurance"):
                 pending = b.materialize(pending + ins)
+        with b.scope("batch/oracle_close"):
+            self.close_oracle_run(self.oc["open"])
         root, dust = self.insurance_update(root, pending)
+        markets_hash = self.close_markets()
         with b.scope("batch/new_root"):
             fields = [
                 root,
-                self.markets_hash,
+                markets_hash,
                 self.config_hash,
                 dust,
                 next_account,
                 self.funding_time,
             ]
             b.assert_equal(pc.poseidon(b, fields), self.new_root)
+
+
+def _not_min(b: CircuitBuilder, c: Operand, enabled: Operand) -> None:
+    """enabled => c != -2^63: with a signed 64-bit range check, D's strict collateral bound
+    -2^63 < c < 2^63 (``rollup.state._check_collateral``)."""
+    with b.scope("ne63"):
+        b.assert_nonzero(b.select(enabled, as_lc(c) + (1 << 63), 1))
 
 
 def _assert_parts_le(b: CircuitBuilder, lo: LC, hi: LC, k: int) -> None:
@@ -822,12 +1093,6 @@ def _assert_parts_le(b: CircuitBuilder, lo: LC, hi: LC, k: int) -> None:
     b.assert_bool(beta)
     bits.range_check(b, k_lo - lo + beta * (1 << 128), 128)
     bits.range_check(b, k_hi - hi - beta, 126)
-
-
-def _over_8(x: int, y: int) -> list[int]:
-    if not bj.on_curve((x, y)):
-        return [0, 1]
-    return list(bj.mul((x, y), pow(8, -1, bj.SUBORDER)))
 
 
 def build_batch_builder(shape: BatchShape) -> CircuitBuilder:

@@ -10,10 +10,18 @@ records, the post root) and solves the circuit: a batch that breaks a rule raise
 ``UnsatisfiedGate`` naming the gate. ``batch_inputs`` is the same on a list of transactions
 (tests).
 
-Slots that do not use B (NoOp, Deposit, Withdrawal, ForcedWithdrawal) take B = A (its leaf and
-path after A's write, nothing written); slots that are not trades take the content of A's and
-B's order storage slot 0 with a zero fill, which passes every order check (see the circuit's
-docstring); a slot that signs nothing carries the dummy signature.
+Slots that do not use B (NoOp, Deposit, Withdrawal, ForcedWithdrawal, FundingTick,
+OraclePriceTick) take B = A (its leaf and path after A's write, nothing written); the ticks
+read account 0. An account whose order the slot does not fill (both outside trades, the
+liquidated account, both sides of a deleverage) gives its order storage slot 0's content with
+a zero fill, which passes every order check (see the circuit's docstring); a unit that signs
+nothing carries the dummy signature. Liquidate: A is the liquidator (its signed order in
+unit a), B the liquidated account; Deleverage: A the deleveraged account, B the deleverager.
+
+An oracle tick with k > 2 signatures takes ``slots_needed(tx)`` = 1 + ceil((k - 2) / 2)
+slots: its record (signatures 1, 2), then NoOp records continuing it (signatures 3, 4, ...).
+``batch_inputs`` lays them out so; ``batch_witness`` raises a ``CircuitError`` saying so when
+a batch's pubdata does not leave those NoOp slots right after the tick (the sequencer's side).
 """
 
 from __future__ import annotations
@@ -24,23 +32,33 @@ from dataclasses import dataclass
 from circuits.builder import CircuitError
 from circuits.gadgets import babyjubjub as bj
 from circuits.gadgets.merkle import quad_empty_hashes, quad_path_nodes
-from circuits.state_transition import BatchShape, build_batch_circuit, dummy_signature
+from circuits.state_transition import (
+    ORACLE_SLOTS,
+    BatchShape,
+    build_batch_circuit,
+    dummy_signature,
+)
 from rollup.errors import RollupError
 from rollup.pubdata import encode_record, public_inputs, slot_words
 from rollup.state import State
 from rollup.types import (
     MAX_MARKETS,
+    MAX_ORACLES,
+    Deleverage,
     Deposit,
     ForcedWithdrawal,
+    FundingTick,
+    Liquidate,
     NoopRecord,
+    OraclePriceTick,
     Trade,
     Transfer,
     Withdrawal,
     to_field,
-    valid_public_key,
+    valid_deposit_key,
 )
 
-__all__ = ["BatchWitness", "batch_inputs", "batch_witness"]
+__all__ = ["BatchWitness", "batch_inputs", "batch_witness", "slots_needed"]
 
 _TYPE_FLAG = {
     Deposit: "deposit",
@@ -48,8 +66,12 @@ _TYPE_FLAG = {
     ForcedWithdrawal: "forced",
     Transfer: "transfer",
     Trade: "trade",
+    FundingTick: "funding",
+    OraclePriceTick: "oracle",
+    Liquidate: "liquidate",
+    Deleverage: "deleverage",
 }
-_TYPES = ("deposit", "withdrawal", "forced", "transfer", "trade")
+_TYPES = tuple(_TYPE_FLAG.values())
 
 
 @dataclass(frozen=True)
@@ -123,15 +145,102 @@ def _patched_siblings(a: int, a_sibs, a_leaf: int, bb: int, b_sibs) -> list[list
 def _refused_deposit_account(st: State, tx: Deposit) -> int:
     """The account the circuit reads to prove a deposit's refusal: the key's account (its
     balance would leave the bound) or account 0 (the accounts tree is full). A key that does
-    not unpack or lies outside the prime subgroup cannot be proven refused."""
+    not unpack or has small order (``valid_deposit_key``) cannot be proven refused: the
+    contract rejects such keys at deposit time, so they never reach a batch."""
     try:
         point = bj.unpack_point(tx.pubkey)
     except bj.BabyJubJubError as exc:
         raise CircuitError(f"a deposit refused for its key is not provable: {exc}") from None
-    if not valid_public_key(point):
-        raise CircuitError("a deposit refused for a key outside the subgroup is not provable")
+    if not valid_deposit_key(point):
+        raise CircuitError("a deposit refused for a small-order key is not provable")
     index = st.account_index(point)
     return 0 if index is None else index
+
+
+def _sig(sig) -> list[int]:
+    return [sig.r8[0], sig.r8[1], sig.s]
+
+
+def slots_needed(tx: object) -> int:
+    """The slots a transaction takes in the batch circuit: 1, or for an oracle tick with k > 2
+    signatures 1 + ceil((k - 2) / 2) (its record, then NoOp records whose signature units
+    verify the rest: the sequencer must leave them right after the tick)."""
+    tx = _unwrap(tx)
+    if isinstance(tx, OraclePriceTick) and len(tx.signatures) > ORACLE_SLOTS:
+        return 1 + -(-(len(tx.signatures) - ORACLE_SLOTS) // ORACLE_SLOTS)
+    return 1
+
+
+def _slot_plan(txs: Sequence[object]) -> list[tuple[object, tuple | None]]:
+    """(transaction, None) per transaction, and (None, signatures) for each continuation slot
+    of an oracle tick with more than 2 signatures."""
+    plan: list[tuple[object, tuple | None]] = []
+    for tx in map(_unwrap, txs):
+        plan.append((tx, None))
+        if isinstance(tx, OraclePriceTick):
+            rest = tx.signatures[ORACLE_SLOTS:]
+            for k in range(0, len(rest), ORACLE_SLOTS):
+                plan.append((None, tuple(rest[k : k + ORACLE_SLOTS])))
+    return plan
+
+
+def _slot_accounts(st: State, tx: object, cont: tuple | None) -> tuple[int, int, dict, dict]:
+    """(A, B, the signed orders by unit, the signatures by unit) of a transaction (or of an
+    oracle tick's continuation slot)."""
+    _, dsig = dummy_signature()
+    sigs = {"a": _sig(dsig), "b": _sig(dsig)}
+    orders: dict = {}
+    if cont is not None:
+        a = bb = 0
+        for tag, s in zip("ab", cont):
+            sigs[tag] = _sig(s.signature)
+    elif isinstance(tx, Trade):
+        a, bb = tx.taker.order.account, tx.maker.order.account
+        orders = {"a": tx.taker, "b": tx.maker}
+        sigs = {tag: _sig(so.signature) for tag, so in orders.items()}
+    elif isinstance(tx, Liquidate):
+        a, bb = tx.liquidator.order.account, tx.liquidated
+        orders = {"a": tx.liquidator}
+        sigs["a"] = _sig(tx.liquidator.signature)
+    elif isinstance(tx, Deleverage):
+        a, bb = tx.deleveraged, tx.deleverager
+    elif isinstance(tx, Deposit):
+        rec = st.check(tx).record
+        a = bb = rec.account if rec.executed else _refused_deposit_account(st, tx)
+    elif isinstance(tx, Withdrawal):
+        a = bb = tx.account
+        sigs["a"] = _sig(tx.signature)
+    elif isinstance(tx, Transfer):
+        a, bb = tx.sender, tx.recipient
+        sigs["a"] = _sig(tx.signature)
+    elif isinstance(tx, ForcedWithdrawal):
+        a = bb = tx.account
+    elif isinstance(tx, OraclePriceTick):
+        a = bb = 0
+        for tag, s in zip("ab", tx.signatures):
+            sigs[tag] = _sig(s.signature)
+    elif tx is None or isinstance(tx, FundingTick):
+        a = bb = 0
+    else:
+        raise CircuitError(f"{type(tx).__name__} is not a transaction")
+    return a, bb, orders, sigs
+
+
+def _tick_inputs(slot: dict, tx: object, n_markets: int, cont: tuple | None) -> None:
+    """A funding or oracle tick's own inputs (and a continuation slot's signatures)."""
+    sigs = cont or (tx.signatures[:ORACLE_SLOTS] if isinstance(tx, OraclePriceTick) else ())
+    for j, s in enumerate(sigs):
+        slot[f"o{j}_enabled"] = 1
+        slot[f"o{j}_oracle"] = [int(k == s.oracle) for k in range(MAX_ORACLES)]
+        slot[f"o{j}_price"] = s.price
+        slot[f"o{j}_time"] = s.timestamp
+    slot["is_cont"] = int(cont is not None)
+    if isinstance(tx, FundingTick):
+        slot["tick_time"] = tx.timestamp
+        slot["funding"] = [to_field(g) for g in tx.indices[:n_markets]]
+    elif isinstance(tx, OraclePriceTick):
+        slot.update({"tick_time": tx.timestamp, "price": tx.price})
+        slot["market"][tx.market] = 1
 
 
 def _unwrap(tx: object) -> object:
@@ -144,8 +253,11 @@ def batch_inputs(
 ) -> BatchWitness:
     """The inputs of ``shape``'s circuit for ``txs`` (the rest of the slots NoOp) applied to a
     snapshot of ``state`` at ``timestamp``, then ``end_batch``."""
-    if len(txs) > shape.n_slots:
-        raise CircuitError(f"{len(txs)} transactions for {shape.n_slots} slots")
+    plan = _slot_plan(txs)
+    if len(plan) > shape.n_slots:
+        raise CircuitError(
+            f"{len(txs)} transactions take {len(plan)} slots, the shape has {shape.n_slots}"
+        )
     cfg = state.config
     if (cfg.account_depth, cfg.order_depth, cfg.n_markets) != (
         shape.account_depth,
@@ -171,6 +283,11 @@ def batch_inputs(
             cfg.oracle_quorum,
             cfg.oracle_validity,
         ],
+        "oracle_keys": [
+            c
+            for k in range(MAX_ORACLES)
+            for c in (cfg.oracle_keys[k] if k < len(cfg.oracle_keys) else (0, 0))
+        ],
     }
     for m in range(shape.n_markets):
         ms = st.markets[m]
@@ -180,11 +297,9 @@ def batch_inputs(
             to_field(ms.funding_index),
             ms.price_time,
         ]
-    _, dsig = dummy_signature()
-    dummy = [dsig.r8[0], dsig.r8[1], dsig.s]
     records = []
     for i in range(shape.n_slots):
-        tx = _unwrap(txs[i]) if i < len(txs) else None
+        tx, cont = plan[i] if i < len(plan) else (None, None)
         p = f"s{i}/"
         slot: dict = {f"is_{t}": 0 for t in _TYPES}
         slot["executed"] = 0
@@ -198,38 +313,26 @@ def batch_inputs(
                 "amount": 0,
                 "l1": 0,
                 "dep_pk": [0, 0],
+                "tick_time": 0,
+                "funding": [0] * shape.n_markets,
             }
         )
-        orders = None
-        sigs = {"a": dummy, "b": dummy}
-        if isinstance(tx, Trade):
-            a, bb = tx.taker.order.account, tx.maker.order.account
-            orders = {"a": tx.taker, "b": tx.maker}
-            sigs = {
-                tag: [so.signature.r8[0], so.signature.r8[1], so.signature.s]
-                for tag, so in orders.items()
-            }
-        elif isinstance(tx, Deposit):
-            rec = st.check(tx).record
-            a = bb = rec.account if rec.executed else _refused_deposit_account(st, tx)
-        elif isinstance(tx, Withdrawal):
-            a = bb = tx.account
-            sigs["a"] = [tx.signature.r8[0], tx.signature.r8[1], tx.signature.s]
-        elif isinstance(tx, Transfer):
-            a, bb = tx.sender, tx.recipient
-            sigs["a"] = [tx.signature.r8[0], tx.signature.r8[1], tx.signature.s]
-        elif isinstance(tx, ForcedWithdrawal):
-            a = bb = tx.account
-        elif tx is None:
-            a = bb = 0
-        else:
-            raise CircuitError(f"{type(tx).__name__} slots are not implemented yet")
-        two = isinstance(tx, Trade | Transfer)
+        for j in range(ORACLE_SLOTS):
+            slot.update(
+                {
+                    f"o{j}_enabled": 0,
+                    f"o{j}_oracle": [0] * MAX_ORACLES,
+                    f"o{j}_price": 0,
+                    f"o{j}_time": 0,
+                }
+            )
+        a, bb, orders, sigs = _slot_accounts(st, tx, cont)
+        two = isinstance(tx, Trade | Transfer | Liquidate | Deleverage)
         a_old = _parts(st, a, od)
         a_sibs = st.account_proof(a).siblings
         ord_old = {}
         for tag, acct in (("a", a), ("b", bb)):
-            s_ = orders[tag].order.order_id % n_order_slots if orders else 0
+            s_ = orders[tag].order.order_id % n_order_slots if tag in orders else 0
             ord_old[tag] = _order_slot(st, acct, s_, od)
         b_old = _parts(st, bb, od)
         b_sibs_pre = st.account_proof(bb).siblings
@@ -242,15 +345,14 @@ def batch_inputs(
         else:
             b_sibs = [list(t) for t in a_sibs]
             b_old = _parts(st, a, od)
-            if orders is None:
-                ord_old["b"] = _order_slot(st, a, 0, od)
+            ord_old["b"] = _order_slot(st, a, 0, od)
         for tag, acct, parts, sibs in (("a", a, a_old, a_sibs), ("b", bb, b_old, b_sibs)):
             slot[f"{tag}_bits"] = _bits(acct, 2 * ad)
             slot[f"{tag}_sibs"] = _flat(sibs)
             for k, v in parts.items():
                 slot[f"{tag}_{k}"] = v
             oid_old, filled_old, osibs = ord_old[tag]
-            if orders is not None:
+            if tag in orders:
                 o = orders[tag].order
                 vals = {
                     "size": o.size,
@@ -280,6 +382,21 @@ def batch_inputs(
                 }
             )
             slot["market"][t.market] = 1
+        elif isinstance(tx, Liquidate):
+            o = tx.liquidator.order
+            slot.update(
+                {
+                    "side": int(o.side),
+                    "size": tx.size,
+                    "price": tx.price,
+                    "fees": [tx.liquidator_fee, tx.insurance_fee],
+                }
+            )
+            slot["market"][o.market] = 1
+        elif isinstance(tx, Deleverage):
+            r = receipt.record
+            slot.update({"side": r.deleveraged_side, "size": tx.size, "price": tx.price})
+            slot["market"][tx.market] = 1
         elif isinstance(tx, Deposit):
             slot.update(
                 {
@@ -294,6 +411,7 @@ def batch_inputs(
                 slot["l1"] = a_old["static"][2]
         elif isinstance(tx, ForcedWithdrawal):
             slot.update({"amount": tx.amount, "l1": tx.l1_address})
+        _tick_inputs(slot, tx, shape.n_markets, cont)
         slot["pubdata"] = list(slot_words(encode_record(records[-1])))
         for k, v in slot.items():
             inp[p + k] = v
@@ -318,6 +436,13 @@ def batch_witness(state_before: State, batch, shape: BatchShape) -> tuple[list[i
         raise CircuitError("the state is not the batch's pre-state (roots differ)")
     w = batch_inputs(shape, state_before, list(batch.transactions), batch.number, batch.timestamp)
     if w.pubdata != batch.pubdata:
+        big = [t for t in batch.transactions if slots_needed(t) > 1]
+        if big:
+            raise CircuitError(
+                f"an oracle tick with more than {ORACLE_SLOTS} signatures takes "
+                f"{slots_needed(big[0])} slots (its record, then NoOp continuation slots right "
+                "after it): the batch's pubdata does not leave them"
+            )
         raise CircuitError("replaying the batch gives other pubdata than the batch's")
     if w.new_root != batch.post_root:
         raise CircuitError("replaying the batch gives another post root than the batch's")
