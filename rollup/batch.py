@@ -45,12 +45,28 @@ __all__ = [
     "Batch",
     "L1Request",
     "MAX_BATCH_SLOTS",
+    "ORACLE_SIGNATURES_PER_SLOT",
     "Request",
     "check_shapes",
     "padded_size",
+    "slots_needed",
 ]
 
 MAX_BATCH_SLOTS = 1 << 16
+ORACLE_SIGNATURES_PER_SLOT = 2
+"""A batch-circuit slot verifies two signatures (issue E): an oracle price tick with k > 2
+signatures takes its own slot and ceil((k - 2) / 2) NoOp continuation slots right after it
+(``circuits.state_transition``; ``rollup.proving`` checks that it agrees)."""
+
+
+def slots_needed(tx: object) -> int:
+    """The batch slots a transaction takes: 1, or 1 + ceil((k - 2) / 2) for an oracle price
+    tick with k > 2 signatures (the sequencer leaves the continuation NoOps after it)."""
+    if isinstance(tx, OraclePriceTick) and isinstance(tx.signatures, tuple | list):
+        extra = len(tx.signatures) - ORACLE_SIGNATURES_PER_SLOT
+        if extra > 0:
+            return 1 + -(-extra // ORACLE_SIGNATURES_PER_SLOT)
+    return 1
 
 
 @dataclass(frozen=True)

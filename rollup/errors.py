@@ -14,6 +14,7 @@ status "refused" and no effect, see ``rollup.state``). Only a malformed L1 reque
 from __future__ import annotations
 
 __all__ = [
+    "BatchCapacityError",
     "MalformedRequestError",
     "StorageError",
     "L1QueueError",
@@ -254,6 +255,13 @@ class L1QueueError(RollupError):
     """An L1 request out of queue order: already included (a repeat) or skipping some."""
 
     code = "l1_queue_order"
+
+
+class BatchCapacityError(RollupError):
+    """A transaction that needs more batch slots than the largest batch shape has (an oracle
+    tick with more signatures than its continuation slots can carry)."""
+
+    code = "batch_capacity"
 
 
 class StorageError(RollupError):

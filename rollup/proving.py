@@ -38,6 +38,8 @@ from circuits.state_transition import (
     build_batch_circuit,
     dummy_signature,
 )
+from rollup.batch import ORACLE_SIGNATURES_PER_SLOT
+from rollup.batch import slots_needed as batch_slots_needed
 from rollup.errors import RollupError
 from rollup.pubdata import encode_record, public_inputs, slot_words
 from rollup.state import State
@@ -162,13 +164,12 @@ def _sig(sig) -> list[int]:
 
 
 def slots_needed(tx: object) -> int:
-    """The slots a transaction takes in the batch circuit: 1, or for an oracle tick with k > 2
-    signatures 1 + ceil((k - 2) / 2) (its record, then NoOp records whose signature units
-    verify the rest: the sequencer must leave them right after the tick)."""
-    tx = _unwrap(tx)
-    if isinstance(tx, OraclePriceTick) and len(tx.signatures) > ORACLE_SLOTS:
-        return 1 + -(-(len(tx.signatures) - ORACLE_SLOTS) // ORACLE_SLOTS)
-    return 1
+    """The slots a transaction takes in the batch circuit (``rollup.batch.slots_needed``)."""
+    return batch_slots_needed(_unwrap(tx))
+
+
+if ORACLE_SLOTS != ORACLE_SIGNATURES_PER_SLOT:  # the sequencer's slot count must be the circuit's
+    raise ImportError("rollup.batch.ORACLE_SIGNATURES_PER_SLOT differs from the circuit's")
 
 
 def _slot_plan(txs: Sequence[object]) -> list[tuple[object, tuple | None]]:

@@ -71,14 +71,17 @@ from circuits.gadgets import eddsa
 from circuits.gadgets.poseidon import FIELD_MODULUS
 from rollup import rules
 from rollup.batch import (
+    ORACLE_SIGNATURES_PER_SLOT,
     REQUEST_TYPES,
     Batch,
     L1Request,
     Request,
     check_shapes,
     padded_size,
+    slots_needed,
 )
 from rollup.errors import (
+    BatchCapacityError,
     ConfigError,
     L1QueueError,
     MalformedTransactionError,
@@ -269,6 +272,7 @@ class _OpenBatch:
     opened: int | None = None
     txs: list[Transaction] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
+    slots: int = 0  # records so far, continuation NoOps included (rollup.batch.slots_needed)
 
 
 def _as_int(v: object, default: int) -> int:
@@ -514,8 +518,19 @@ class Sequencer:
         """Apply one transaction to the state and the open batch (the order book's path too);
         raises with nothing changed on a rejection."""
         lo, hi = _window(tx)
+        need = slots_needed(tx)
+        if need > self.config.capacity:
+            raise BatchCapacityError(
+                f"this transaction takes {need} batch slots (an oracle tick verifies "
+                f"{ORACLE_SIGNATURES_PER_SLOT} signatures a slot); the largest batch has "
+                f"{self.config.capacity}"
+            )
         ob = self._open
-        if self._replay is None and ob.txs and max(ob.lo, lo) > min(ob.hi, hi):
+        if (
+            self._replay is None
+            and ob.txs
+            and (max(ob.lo, lo) > min(ob.hi, hi) or ob.slots + need > self.config.capacity)
+        ):
             self.state.check(tx, now)  # only a valid transaction is worth a cut
             self._cut(self._batch_time(now))
             ob = self._open
@@ -524,14 +539,16 @@ class Sequencer:
             ob.opened = now
         ob.txs.append(tx)
         ob.records.append(receipt.record)
+        ob.records.extend([NoopRecord()] * (need - 1))  # the tick's continuation slots
+        ob.slots += need
         ob.lo, ob.hi = max(ob.lo, lo), min(ob.hi, hi)
         if self._replay is not None:
             row = self._replay.get(ob.number)
             if row is not None and len(ob.txs) == row.n_txs:
                 self._cut(row.timestamp, row)
-            elif len(ob.txs) >= self.config.capacity:
+            elif ob.slots >= self.config.capacity:
                 raise StorageError(f"replay: batch {ob.number} is full but was never cut")
-        elif len(ob.txs) >= self.config.capacity:
+        elif ob.slots >= self.config.capacity:
             self._cut(self._batch_time(now))
         return receipt
 
@@ -539,7 +556,7 @@ class Sequencer:
         ob = self._open
         self.state.end_batch()  # the pending insurance to account 0: part of the post-root
         post_root = self.state.root
-        size = padded_size(len(ob.txs), self.config.shapes, self.config.pad)
+        size = padded_size(ob.slots, self.config.shapes, self.config.pad)
         records = tuple(ob.records) + (NoopRecord(),) * (size - len(ob.records))
         pubdata = encode_records(records)
         n_l1 = sum(isinstance(tx, Deposit | ForcedWithdrawal) for tx in ob.txs)

@@ -608,3 +608,24 @@ def test_a_public_api_accepts_user_requests_only():
         else:
             with pytest.raises(MalformedRequestError, match="not accepted here"):
                 parse_request(text, USER_REQUEST_KINDS)
+
+
+def test_oracle_tick_with_three_signatures_takes_a_continuation_slot(tmp_path):
+    """An oracle tick with 3 signatures takes 2 batch slots (rollup.batch.slots_needed: the
+    circuit verifies 2 signatures a slot): its record, then a NoOp right after it; a batch
+    with one free slot is cut before it; a shape too small for it rejects it unchanged."""
+    s = funded(tmp_path / "a.db", shapes=(2,), accounts=1)  # batch 0 holds 1 deposit
+    tick = oracle_tick(0, 101, T0 + 10, signers=(0, 1, 2))
+    s.submit(tick, T0 + 10)
+    assert s.batch_number == 2  # the deposit's batch was cut first, the tick filled the next
+    b = s.batch(1)
+    assert [type(r).__name__ for r in b.records] == ["OracleRecord", "NoopRecord"]
+    assert b.transactions == (tick,) and b.size == 2
+    assert pubdata.decode_records(b.pubdata) == list(b.records)
+    s.close()
+    small = funded(tmp_path / "b.db", shapes=(1,), accounts=1)
+    before = fingerprint(small)
+    with pytest.raises(errors.BatchCapacityError, match="2 batch slots"):
+        small.submit(oracle_tick(0, 101, T0 + 10, signers=(0, 1, 2)), T0 + 10)
+    assert fingerprint(small) == before
+    small.close()
