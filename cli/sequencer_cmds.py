@@ -382,12 +382,15 @@ def show(db: str, number: int, show_pubdata: bool, as_json: bool) -> None:
     )
     click.echo(f"  pre-root  {b.pre_root}\n  post-root {b.post_root}")
     click.echo(f"  pubdata   {len(b.pubdata)} bytes")
-    for i, r in enumerate(b.records[: b.n_txs]):
+    used = b.size  # the records up to the padding (continuation NoOps of a tick included)
+    while used and type(b.records[used - 1]).__name__ == "NoopRecord":
+        used -= 1
+    for i, r in enumerate(b.records[:used]):
         d = record_to_json(r)
         kind = d.pop("type")
         click.echo(f"  {i:>4} {kind:<18} {json.dumps(d)}")
-    if b.size > b.n_txs:
-        click.echo(f"  ({b.size - b.n_txs} no-op slots of padding)")
+    if b.size > used:
+        click.echo(f"  ({b.size - used} no-op slots of padding)")
     if show_pubdata:
         click.echo("0x" + b.pubdata.hex())
 
