@@ -3,13 +3,22 @@
 ``tests/test_rollup_contract.py`` (public inputs with layout v2's shape, 4 + 3 * n_slots; the
 verifier's cost depends only on that count, not on the circuit).
 
-Measured: deployment (each contract), deposit (first and later), forced-withdrawal request,
-``submitBatch`` for n_slots = 1, 2, 4 (all-trade batches; all-deposit batches for the queue's
-cost), the marginal gas per slot (per trade), withdraw, freeze and exit (accounts tree of the
-production depth, 8 four-ary levels). Reported: the receipt's ``gasUsed`` and the execution gas
-(without the 21,000 base and the calldata, EIP-2028). Gas is deterministic. Run:
-``pytest bench/test_bench_rollup_gas.py -s``; the table is printed and written to
-``bench/out/rollup_gas.json``.
+Measured: deployment (each contract), deposit (first and later; the deposit key is checked:
+one 0x05 modexp), forced-withdrawal request, ``submitBatch`` for n_slots = 1, 2, 4 (all-trade
+batches; all-deposit batches for the queue's cost), the marginal gas per slot (per trade),
+withdraw, freeze and exit (accounts tree of the production depth, 8 four-ary levels). Reported:
+the receipt's ``gasUsed`` and the execution gas (without the 21,000 base and the calldata,
+EIP-2028). Gas is deterministic. Run: ``pytest bench/test_bench_rollup_gas.py -s``; the table
+is printed and written to ``bench/out/rollup_gas.json``.
+
+``test_rollup_gas_real_circuit``: the same figures with the REAL batch circuit's verifiers and
+proofs (``circuits.state_transition`` at the shallow shape of tests/test_rollup_e2e.py: account
+depth 2, order depth 1, 2 markets; 1 and 2 slots), batches cut by the sequencer from deposits
+made on the contract: a 1-slot and a 2-slot deposit batch, a 1-slot and a 2-slot trade batch,
+a withdrawal. A verifier's gas does not depend on the tree depths (only on the number of
+public inputs and, by a few squarings, the domain size), so these stand for the production
+shape's. Written to ``bench/out/rollup_gas_real.json`` (a few minutes: two PLONK setups, five
+proofs).
 """
 
 from __future__ import annotations
@@ -19,11 +28,14 @@ import json
 import pytest
 
 from bench.anchor import node_available
+from circuits.gadgets import babyjubjub as bj
+from circuits.gadgets import eddsa
 from circuits.gadgets.merkle import QuadMerkleTree
 from circuits.gadgets.poseidon import poseidon
 from rollup import pubdata as pd
-from rollup.types import DepositRecord, NoopRecord, TradeRecord
+from rollup.types import DepositRecord, NoopRecord, TradeRecord, WithdrawalRecord, sign_withdrawal
 from tests.test_rollup_contract import _leaf, prove_public, standin_key
+from tests.test_rollup_e2e import ALICE, BOB, KEYS, Flow, X, _order
 from verifier_contract import rollup as ro
 from verifier_contract.chain import Chain
 
@@ -34,7 +46,7 @@ pytestmark = [
 
 SLOTS = (1, 2, 4)
 DEPTH = 8
-KEY = bytes(range(32))
+KEY = bj.pack_point(eddsa.prv2pub(b"\x42" * 32))
 
 
 def _trade(i: int) -> TradeRecord:
@@ -129,3 +141,52 @@ def test_rollup_gas_table(bench_out):
         print(f"{name:<{width}}  {row['gas_used']:>10,}  {row.get('execution_gas', 0):>10,}")
     (bench_out / "rollup_gas.json").write_text(json.dumps(rows, indent=2) + "\n")
     assert rows["submitBatch 1 slot(s): trades"]["gas_used"] < 1_000_000
+
+
+def _print(rows: dict[str, dict[str, int]]) -> None:
+    width = max(len(k) for k in rows)
+    print(f"\n{'what':<{width}}  {'gasUsed':>10}  {'execution':>10}")
+    for name, row in rows.items():
+        print(f"{name:<{width}}  {row['gas_used']:>10,}  {row.get('execution_gas', 0):>10,}")
+
+
+def test_rollup_gas_real_circuit(bench_out, tmp_path):
+    chain = Chain.embedded()
+    f = Flow(chain, tmp_path / "seq.db", slots=(1, 2))
+    rows: dict[str, dict[str, int]] = {}
+    for name in ("verifier_1", "verifier_2", "rollup"):
+        rows[f"deploy {name}"] = {"gas_used": f.dep.gas[name]}
+
+    def record(name: str, out: dict) -> None:
+        rows[name] = {"gas_used": out["gas_used"], "execution_gas": out["execution_gas"]}
+
+    def accept(number: int, label: str, kinds: list[type]) -> None:
+        assert [type(r) for r in f.seq.batch(number).records] == kinds, label
+        record(label, f.accept(f.proven(number)))
+
+    expiry = f.now() + 10**6
+    record("deposit (first)", f.deposit(0, 50_000))
+    f.seq.cut(now=f.now())
+    accept(0, "submitBatch 1 slot: deposit", [DepositRecord])
+    f.deposit(1, 40_000)
+    record("deposit (later)", f.deposit(0, 5_000))
+    accept(1, "submitBatch 2 slots: deposits", [DepositRecord] * 2)
+    f.submit(_order(1, BOB, 1, 7, 99, 3, expiry), "resting")
+    f.submit(_order(0, ALICE, 0, 7, 101, 4, expiry), "filled")
+    f.seq.cut(now=f.now())
+    accept(2, "submitBatch 1 slot: trade", [TradeRecord])
+    f.submit(_order(1, BOB, 1, 5, 99, 5, expiry), "resting")
+    f.submit(_order(1, BOB, 1, 6, 98, 6, expiry), "resting")
+    f.submit(_order(0, ALICE, 0, 11, 101, 7, expiry), "filled")
+    accept(3, "submitBatch 2 slots: trades", [TradeRecord] * 2)
+    f.submit(sign_withdrawal(KEYS[0], ALICE, 1_000, 5, 0, X))
+    f.seq.cut(now=f.now())
+    accept(4, "submitBatch 1 slot: withdrawal", [WithdrawalRecord])
+    record("withdraw", ro.withdraw(chain, f.dep, sender=f.users[0]))
+    t1, t2 = rows["submitBatch 1 slot: trade"], rows["submitBatch 2 slots: trades"]
+    rows["per trade slot (marginal, 1 -> 2)"] = {k: t2[k] - t1[k] for k in t1}
+    d1, d2 = rows["submitBatch 1 slot: deposit"], rows["submitBatch 2 slots: deposits"]
+    rows["per deposit slot (marginal, 1 -> 2)"] = {k: d2[k] - d1[k] for k in d1}
+    f.seq.close()
+    _print(rows)
+    (bench_out / "rollup_gas_real.json").write_text(json.dumps(rows, indent=2) + "\n")

@@ -3,9 +3,10 @@
 
 The proofs come from a SMALL stand-in circuit (``_standin``: public inputs with the layout of
 layout v2 section 6, [old_root, new_root, batch_number, timestamp, 3 words per slot], and
-trivial constraints over them) set up and proven with ``prover.plonk``; the real batch circuit
-(issue E) replaces it later. So these tests check what the CONTRACT enforces: that it rebuilds
-the public inputs from its own state and the calldata, and what it does with the records.
+trivial constraints over them) set up and proven with ``prover.plonk``, so that any record
+(and any root) can be put in a batch cheaply. So these tests check what the CONTRACT enforces:
+that it rebuilds the public inputs from its own state and the calldata, and what it does with
+the records. The real batch circuit (issue E) end to end: tests/test_rollup_e2e.py.
 
 Issue F's acceptance items, each tested: batches accepted in order; rejected: every tampered
 proof word, a changed public input (new root, timestamp, every pubdata byte changes the inputs),
@@ -14,6 +15,11 @@ submitter, a withdrawal claimed twice, deposit/forced records that do not match 
 escape before the freeze and twice, a freeze before the deadline. The exit checks a 4-ary
 Poseidon Merkle proof of a layout-v2 account leaf with circomlibjs's Poseidon contracts (checked
 here against ``circuits.gadgets.poseidon``) and pays at the prices the pubdata committed.
+
+Deposit keys (``rollup.types.valid_deposit_key``): the contract accepts exactly the packed keys
+that ``circuits.gadgets.babyjubjub.unpack_point`` unpacks and that are not of small order (its
+8 small-order encodings are derived here from the curve's torsion group), a key outside the
+prime-order subgroup included; every other key reverts ``InvalidPublicKey`` with no token moved.
 """
 
 from __future__ import annotations
@@ -24,8 +30,12 @@ import random
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from circuits.builder import CircuitBuilder
+from circuits.gadgets import babyjubjub as bj
+from circuits.gadgets import eddsa
 from circuits.gadgets.merkle import QuadMerkleTree
 from circuits.gadgets.poseidon import poseidon
 from prover import params
@@ -41,6 +51,7 @@ from rollup.types import (
     OracleRecord,
     TradeRecord,
     WithdrawalRecord,
+    valid_deposit_key,
 )
 from verifier_contract import rollup as ro
 from verifier_contract.chain import Chain
@@ -182,8 +193,8 @@ def rl(chain, dep):
     return Rollup(chain, dep)
 
 
-KEY_A = bytes(range(32))
-KEY_B = bytes(range(1, 33))
+KEY_A = bj.pack_point(eddsa.prv2pub(b"\xa1" * 32))
+KEY_B = bj.pack_point(eddsa.prv2pub(b"\xb2" * 32))
 
 
 def _deposit_record(user, amount, key, account=1, executed=True):
@@ -633,3 +644,136 @@ def test_request_bounds_and_market_index(rl, users):
         ro.deposit(rl.chain, rl.dep, pubkey_packed=KEY_A[:31], amount=5, sender=a)
     rl.rejects(rl.batch([OracleRecord(4, rl.now(), 1)]), "BadPubdata")  # no market 4
     assert ro.rollup_status(rl.chain, rl.dep)["queue_length"] == 0
+
+
+# --- deposit keys -------------------------------------------------------------------------------
+
+
+def _torsion_generator() -> bj.Point:
+    """A point of order 8: l * Q for the first on-curve Q (by y = 2, 3, ...) whose torsion part
+    has order 8 (Baby Jubjub's torsion group is cyclic of order 8)."""
+    for y in range(2, 1000):
+        try:
+            q = bj.unpack_point(y.to_bytes(32, "little"))
+        except bj.BabyJubJubError:
+            continue
+        t = bj.mul(q, bj.SUBORDER)
+        if bj.mul(t, 4) != bj.IDENTITY:
+            return t
+    raise AssertionError("no point of order 8 found")
+
+
+def _small_order_points() -> list[bj.Point]:
+    t = _torsion_generator()
+    pts, pt = [], bj.IDENTITY
+    for _ in range(8):
+        pts.append(pt)
+        pt = bj.add(pt, t)
+    assert pt == bj.IDENTITY and len(set(pts)) == 8
+    assert all(bj.on_curve(p) and bj.mul(p, 8) == bj.IDENTITY for p in pts)
+    return pts
+
+
+SMALL_ORDER = _small_order_points()
+
+
+def _packed_y(y: int, sign: bool = False) -> bytes:
+    """The 32 bytes of y little-endian with bit 255 = sign (no check that y < r)."""
+    return (y | (int(sign) << 255)).to_bytes(32, "little")
+
+
+def _python_accepts(key: bytes) -> bool:
+    try:
+        return valid_deposit_key(bj.unpack_point(key))
+    except bj.BabyJubJubError:
+        return False
+
+
+def _non_residue_y() -> int:
+    """The smallest y for which no x exists (x^2 = (1 - y^2) / (a - d y^2) is not a square)."""
+    for y in range(2, 1000):
+        x2 = (1 - y * y) * pow(bj.A - bj.D * y * y, -1, R) % R
+        if pow(x2, (R - 1) // 2, R) == R - 1:
+            return y
+    raise AssertionError
+
+
+def test_small_order_constants(chain, base):
+    """The contract's 8 refused encodings are exactly pack_point of the 8 small-order points."""
+    packed = sorted(bj.pack_point(p) for p in SMALL_ORDER)
+    assert ro.small_order_keys(chain, base) == packed
+    assert not any(_python_accepts(k) for k in packed)
+
+
+def test_deposit_keys_accepted(rl, users):
+    """Wallet keys (prv2pub) with either sign of x, and a key outside the prime-order subgroup
+    (a subgroup point plus a point of order 8): the deposit is queued and the tokens move."""
+    rng = random.Random(0xF3)
+    keys = [eddsa.prv2pub(rng.randbytes(32)) for _ in range(6)]
+    assert {k[0] > (R - 1) // 2 for k in keys} == {False, True}  # both signs of x
+    outside = bj.add(keys[0], SMALL_ORDER[1])
+    assert not bj.in_subgroup(outside) and valid_deposit_key(outside)
+    a = users[0]
+    for i, pt in enumerate([*keys, outside]):
+        key = bj.pack_point(pt)
+        assert bj.unpack_point(key) == pt
+        assert ro.deposit_key_accepted(rl.chain, rl.dep, key)
+        before = rl.balance(a)
+        assert rl.deposit(a, 10 + i, key) == i
+        assert rl.balance(a) == before  # minted 10 + i, then pulled
+    st_ = ro.rollup_status(rl.chain, rl.dep)
+    assert st_["queue_length"] == 7 and st_["token_balance"] == sum(10 + i for i in range(7))
+    # the non-subgroup key's deposit is consumed by a batch like any other
+    rl.submit([_deposit_record(a, 10 + i, bj.pack_point(pt), 1 + i)
+               for i, pt in enumerate(keys[:2])])  # fmt: skip
+
+
+def _bad_keys() -> dict[str, bytes]:
+    bad = {f"small order {k}": bj.pack_point(p) for k, p in enumerate(SMALL_ORDER)}
+    bad["(0, 1) with the sign bit"] = _packed_y(1, True)
+    bad["(0, -1) with the sign bit"] = _packed_y(R - 1, True)
+    # y >= r: r, r + small, the largest 255-bit value
+    bad["y = r"] = _packed_y(R)
+    bad["y = r + 5"] = _packed_y(R + 5)
+    bad["y = r + 5, sign"] = _packed_y(R + 5, True)
+    bad["y = 2^255 - 1"] = _packed_y((1 << 255) - 1, True)
+    n = _non_residue_y()
+    bad["non-residue y"] = _packed_y(n)
+    bad["non-residue y, sign"] = _packed_y(n, True)
+    # the encoding of a valid key's y + r (circomlibjs would reduce it mod r)
+    pt = eddsa.prv2pub(b"\x07" * 32)
+    if pt[1] + R < 1 << 255:
+        bad["valid y + r"] = _packed_y(pt[1] + R, pt[0] > (R - 1) // 2)
+    return bad
+
+
+def test_deposit_keys_refused(rl, users):
+    """Every small-order encoding, x = 0 with the sign bit, y >= r, a y with no x: the deposit
+    reverts InvalidPublicKey, nothing is queued and no token moves."""
+    a = users[0]
+    rl.fund(a, 1_000)
+    bad = _bad_keys()
+    assert len(bad) >= 16
+    for name, key in bad.items():
+        assert not _python_accepts(key), name
+        assert not ro.deposit_key_accepted(rl.chain, rl.dep, key), name
+        before = ro.rollup_status(rl.chain, rl.dep)
+        user_before = rl.balance(a)
+        with pytest.raises(ro.RollupRevertError) as info:
+            ro.deposit(rl.chain, rl.dep, pubkey_packed=key, amount=100, sender=a)
+        assert info.value.error == "InvalidPublicKey", name
+        assert ro.rollup_status(rl.chain, rl.dep) == before, name
+        assert rl.balance(a) == user_before, name
+    # and the same user's valid deposit goes through afterwards
+    assert rl.deposit(a, 100, KEY_A) == 0
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(raw=st.binary(min_size=32, max_size=32), low=st.booleans())
+def test_deposit_key_rule_matches_python(chain, base, raw, low):
+    """Random encodings (half of them with a y below r, where about half unpack): the contract
+    accepts exactly what unpack_point + valid_deposit_key accept."""
+    key = bytearray(raw)
+    if low:
+        key[31] &= 0x8F  # y < 2^252 < r
+    assert ro.deposit_key_accepted(chain, base, bytes(key)) == _python_accepts(bytes(key))

@@ -367,7 +367,8 @@ def deposit(
     approve: bool = True,
 ) -> dict[str, Any]:
     """Approve (unless ``approve=False``) and queue a deposit; the result has ``request_index``
-    and the deposit transaction's gas."""
+    and the deposit transaction's gas. A key the contract refuses (``deposit_key_accepted``)
+    raises ``RollupRevertError`` with ``error == "InvalidPublicKey"`` (after the approval)."""
     if len(pubkey_packed) != 32:
         raise RollupError("a packed BabyJubJub key is 32 bytes")
     if approve:
@@ -378,6 +379,21 @@ def deposit(
     out = _receipt(_transact(chain, fn, TX_GAS, sender, "deposit"))
     out["request_index"] = index
     return out
+
+
+def deposit_key_accepted(chain: Chain, dep: RollupDeployment, pubkey_packed: bytes) -> bool:
+    """Whether ``deposit`` accepts this packed key (the contract's ``validDepositKey``: it
+    unpacks as ``circuits.gadgets.babyjubjub.unpack_point`` does and is not of small order;
+    ``rollup.types.valid_deposit_key``)."""
+    if len(pubkey_packed) != 32:
+        raise RollupError("a packed BabyJubJub key is 32 bytes")
+    fn = dep.contract(chain).functions.validDepositKey(bytes(pubkey_packed))
+    return bool(_call(chain, fn, TX_GAS))
+
+
+def small_order_keys(chain: Chain, dep: RollupDeployment) -> list[bytes]:
+    """The packed encodings of the 8 small-order points the contract refuses."""
+    return [bytes(k) for k in _call(chain, dep.contract(chain).functions.smallOrderKeys())]
 
 
 def request_forced_withdrawal(

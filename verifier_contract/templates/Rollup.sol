@@ -31,6 +31,12 @@ interface IERC20Like {
 /// - `deposit(pubkey, amount)` pulls `amount` tokens; the request is keccak256(1, pubkey,
 ///   depositor, amount). An executed deposit record credits the L2 account; a refused one
 ///   (`executed` = 0) makes the amount claimable by the depositor through `withdraw()`.
+///   The key is checked first (`validDepositKey`, rollup.types.valid_deposit_key): it must
+///   unpack exactly as circomlibjs's `unpackPoint` / circuits.gadgets.babyjubjub.unpack_point
+///   do (y < r, x != 0 exists) and must not be one of the 8 points of small order; else the
+///   deposit reverts InvalidPublicKey and no token moves. So no proven batch ever has to
+///   refuse a deposit for its key. Keys outside the prime-order subgroup (a small-order
+///   component added to a subgroup point) are accepted, as the rollup accepts them.
 /// - `requestForcedWithdrawal(account, amount)`: keccak256(3, account, msg.sender, amount);
 ///   an executed record credits `amount` to msg.sender's pending withdrawals, a refused one
 ///   (the account's L1 address is not the requester, or the collateral is not free) pays
@@ -81,6 +87,20 @@ contract Rollup {
     uint256 private constant T_ORACLE = 7;
     uint256 private constant MAX_MARKETS = 4;
     uint256 private constant AMOUNT_BOUND = 1 << 63;
+    // Baby Jubjub (EIP-2494): a x^2 + y^2 = 1 + d x^2 y^2 over F_r
+    uint256 private constant BJ_A = 168700;
+    uint256 private constant BJ_D = 168696;
+    // circomlibjs packPoint of the 8 points of small order (8 * P = identity), sorted:
+    // (x4, 0), (-x4, 0) of order 4, (0, -1) of order 2, (0, 1) the identity, then the four of
+    // order 8; tests/test_rollup_contract.py derives them with circuits.gadgets.babyjubjub
+    bytes32 private constant SMALL_0 = 0x0000000000000000000000000000000000000000000000000000000000000000;
+    bytes32 private constant SMALL_1 = 0x0000000000000000000000000000000000000000000000000000000000000080;
+    bytes32 private constant SMALL_2 = 0x000000f093f5e1439170b97948e833285d588181b64550b829a031e1724e6430;
+    bytes32 private constant SMALL_3 = 0x0100000000000000000000000000000000000000000000000000000000000000;
+    bytes32 private constant SMALL_4 = 0x77d6d0af811efdaba0b534826dc591b72c94a64b7d12c16314d3721121b7ab0a;
+    bytes32 private constant SMALL_5 = 0x77d6d0af811efdaba0b534826dc591b72c94a64b7d12c16314d3721121b7ab8a;
+    bytes32 private constant SMALL_6 = 0x8a292f4012d7e497f0ba84f7da22a27030c4da3539338f5415cdbecf5197b825;
+    bytes32 private constant SMALL_7 = 0x8a292f4012d7e497f0ba84f7da22a27030c4da3539338f5415cdbecf5197b8a5;
     bytes4 private constant POSEIDON4 = bytes4(keccak256("poseidon(uint256[4])"));
     bytes4 private constant POSEIDON5 = bytes4(keccak256("poseidon(uint256[5])"));
     bytes4 private constant POSEIDON6 = bytes4(keccak256("poseidon(uint256[6])"));
@@ -179,6 +199,7 @@ contract Rollup {
     error BadExitProof();
     error TransferFailed();
     error BadConfig();
+    error InvalidPublicKey();
 
     constructor(Config memory c) {
         if (c.genesisRoot >= R || c.token == address(0) || c.operator == address(0)) revert BadConfig();
@@ -299,12 +320,24 @@ contract Rollup {
     function deposit(bytes32 pubkeyPacked, uint64 amount) external {
         if (frozen) revert IsFrozen();
         if (amount == 0 || amount >= AMOUNT_BOUND) revert BadAmount();
+        if (!_validKey(pubkeyPacked)) revert InvalidPublicKey();
         _pull(msg.sender, amount);
         uint64 index = queueTail;
         requests[index] = _pack(keccak256(abi.encodePacked(uint8(T_DEPOSIT), pubkeyPacked, msg.sender, amount)), false);
         queueTail = index + 1;
         queuedDeposits += amount;
         emit DepositRequested(index, msg.sender, pubkeyPacked, amount);
+    }
+
+    /// @notice Whether `deposit` accepts this packed key (see the contract's notice): it unpacks
+    /// as circomlibjs's `unpackPoint` and is not of small order.
+    function validDepositKey(bytes32 pubkeyPacked) external view returns (bool) {
+        return _validKey(pubkeyPacked);
+    }
+
+    /// @notice The packed encodings of the 8 small-order points that `deposit` refuses.
+    function smallOrderKeys() external pure returns (bytes32[8] memory) {
+        return [SMALL_0, SMALL_1, SMALL_2, SMALL_3, SMALL_4, SMALL_5, SMALL_6, SMALL_7];
     }
 
     /// @notice Queue a forced withdrawal of `amount` quanta from L2 `account` to msg.sender
@@ -377,6 +410,48 @@ contract Rollup {
     }
 
     // --- internals ---------------------------------------------------------------------------
+
+    /// The deposit-key rule (rollup.types.valid_deposit_key, layout v2 section 7) on the packed
+    /// key: y (little-endian, bit 255 cleared) < r, x^2 = (1 - y^2) / (a - d y^2) a NONZERO
+    /// quadratic residue (unpack_point refuses x^2 = 0, i.e. y = +-1), not of small order.
+    /// The residue test is Euler's criterion on t = (1 - y^2)(a - d y^2) = x^2 (a - d y^2)^2,
+    /// which is a nonzero residue iff x^2 is (one 0x05 modexp; no inverse needed). The sign
+    /// bit only picks x or -x, which are both on the curve.
+    function _validKey(bytes32 packed) private view returns (bool ok) {
+        if (
+            packed == SMALL_0 || packed == SMALL_1 || packed == SMALL_2 || packed == SMALL_3
+                || packed == SMALL_4 || packed == SMALL_5 || packed == SMALL_6 || packed == SMALL_7
+        ) return false;
+        uint256 y = _byteSwap(uint256(packed) & ~uint256(0x80));
+        if (y >= R) return false;
+        uint256 y2 = mulmod(y, y, R);
+        uint256 t = mulmod(addmod(1, R - y2, R), addmod(BJ_A, R - mulmod(BJ_D, y2, R), R), R);
+        if (t == 0) return false;
+        assembly {
+            let m := mload(0x40)
+            mstore(m, 0x20)
+            mstore(add(m, 0x20), 0x20)
+            mstore(add(m, 0x40), 0x20)
+            mstore(add(m, 0x60), t)
+            mstore(add(m, 0x80), shr(1, sub(R, 1)))
+            mstore(add(m, 0xa0), R)
+            if iszero(staticcall(gas(), 0x05, m, 0xc0, m, 0x20)) { revert(0, 0) }
+            ok := eq(mload(m), 1)
+        }
+    }
+
+    /// Reverse the 32 bytes of `v` (the packed key's little-endian y to an integer).
+    function _byteSwap(uint256 v) private pure returns (uint256) {
+        v = ((v >> 8) & 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff)
+            | ((v & 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff) << 8);
+        v = ((v >> 16) & 0x0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff)
+            | ((v & 0x0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff) << 16);
+        v = ((v >> 32) & 0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff)
+            | ((v & 0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff) << 32);
+        v = ((v >> 64) & 0x0000000000000000ffffffffffffffff0000000000000000ffffffffffffffff)
+            | ((v & 0x0000000000000000ffffffffffffffff0000000000000000ffffffffffffffff) << 64);
+        return (v >> 128) | (v << 128);
+    }
 
     /// Walk the records of `pubdata` and write 3 words per record at `ptr` (each record
     /// zero-padded to 80 bytes: bytes 0..31, 31..62, 62..80 big-endian). Returns the number of
