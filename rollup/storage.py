@@ -18,6 +18,13 @@ Tables (schema version ``SCHEMA_VERSION``)::
                                        the sequencer after request ``last_seq`` with
                                        ``n_batches`` batches cut (zlib-compressed JSON: state,
                                        order book, open batch); the latest two are kept
+    operator_batches(number PRIMARY KEY, status, proof, public, prove_seconds, nonce, tx_hash,
+            block, gas_used, updated)
+                                       the operator's progress per batch (``rollup.operator``):
+                                       proven -> submitting -> submitted -> confirmed (a batch
+                                       without a row is only cut). Created on first use
+                                       (``CREATE TABLE IF NOT EXISTS``): a database made before
+                                       it still opens; not part of ``fingerprint``.
 
 Durability: ``synchronous=FULL`` by default (a commit survives power loss; a killed process
 needs only NORMAL, which is faster: the option is there). ``commit`` writes a request, the
@@ -62,8 +69,10 @@ from rollup.state import SignatureVerifier, State
 from rollup.types import Genesis
 
 __all__ = [
+    "OPERATOR_STATUSES",
     "SCHEMA_VERSION",
     "BatchRow",
+    "OperatorRow",
     "RequestRow",
     "Storage",
     "StorageError",
@@ -90,6 +99,33 @@ CREATE TABLE batch_txs (
 CREATE TABLE snapshots (
     last_seq INTEGER PRIMARY KEY, n_batches INTEGER NOT NULL, body BLOB NOT NULL);
 """
+
+_OPERATOR_SCHEMA = """
+CREATE TABLE IF NOT EXISTS operator_batches (
+    number INTEGER PRIMARY KEY, status TEXT NOT NULL, proof TEXT, public TEXT,
+    prove_seconds REAL, nonce INTEGER, tx_hash TEXT, block INTEGER, gas_used INTEGER,
+    updated REAL NOT NULL)
+"""
+
+OPERATOR_STATUSES = ("proven", "submitting", "submitted", "confirmed")
+
+
+@dataclass(frozen=True)
+class OperatorRow:
+    """The operator's record of one batch (``rollup.operator``): ``proof`` and ``public`` are
+    snarkjs JSON texts; ``nonce`` the operator's L1 nonce of the submission (written before it
+    is sent); ``tx_hash``, ``block``, ``gas_used`` once known."""
+
+    number: int
+    status: str
+    proof: str | None = None
+    public: str | None = None
+    prove_seconds: float | None = None
+    nonce: int | None = None
+    tx_hash: str | None = None
+    block: int | None = None
+    gas_used: int | None = None
+    updated: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -345,6 +381,73 @@ class Storage:
             for row in self._conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2"):  # noqa: S608
                 h.update(repr(row).encode())
         return h.hexdigest()
+
+    # --- the operator's table (rollup.operator) ------------------------------------------------
+
+    def ensure_operator_table(self) -> None:
+        """Create ``operator_batches`` if this database has none yet."""
+        try:
+            self._conn.execute(_OPERATOR_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StorageError(f"{self.path}: cannot create the operator table: {exc}") from None
+
+    def operator_rows(self, start: int = 0) -> dict[int, OperatorRow]:
+        """The operator's rows of batches ``start`` and later, by number."""
+        self.ensure_operator_table()
+        cur = self._conn.execute(
+            "SELECT number, status, proof, public, prove_seconds, nonce, tx_hash, block, "
+            "gas_used, updated FROM operator_batches WHERE number >= ? ORDER BY number",
+            (start,),
+        )
+        return {r[0]: OperatorRow(*r) for r in cur}
+
+    def operator_row(self, number: int) -> OperatorRow | None:
+        return self.operator_rows(number).get(number)
+
+    def put_operator_row(self, row: OperatorRow) -> None:
+        """Write (insert or replace) one batch's operator row, durably, in its own
+        transaction; StorageError for a status not in ``OPERATOR_STATUSES`` or a batch that was
+        never cut."""
+        if row.status not in OPERATOR_STATUSES:
+            raise StorageError(f"operator status {row.status!r}: one of {OPERATOR_STATUSES}")
+        self.ensure_operator_table()
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if not conn.execute(
+                    "SELECT 1 FROM batches WHERE number = ?", (row.number,)
+                ).fetchone():
+                    raise StorageError(f"no batch {row.number} to record the operator's work of")
+                conn.execute(
+                    "INSERT OR REPLACE INTO operator_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        row.number,
+                        row.status,
+                        row.proof,
+                        row.public,
+                        row.prove_seconds,
+                        row.nonce,
+                        row.tx_hash,
+                        row.block,
+                        row.gas_used,
+                        row.updated,
+                    ),
+                )
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StorageError(f"{self.path}: the operator's commit failed: {exc}") from exc
+
+    def delete_operator_row(self, number: int) -> None:
+        """Forget the operator's work on batch ``number`` (it is then only cut: proven again)."""
+        self.ensure_operator_table()
+        try:
+            self._conn.execute("DELETE FROM operator_batches WHERE number = ?", (number,))
+        except sqlite3.Error as exc:
+            raise StorageError(f"{self.path}: the operator's commit failed: {exc}") from exc
 
     # --- writing -----------------------------------------------------------------------------
 
