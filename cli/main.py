@@ -42,7 +42,8 @@ class _Group(click.Group):
 def zkperp() -> None:
     """zkperp: a ZK-rollup for perpetual futures (PLONK over BN254 with KZG, Numba prover).
 
-    `zkperp demo` shows what exists end to end: circuit, PLONK proof, Python and EVM verifiers.
+    `zkperp demo` runs the rollup end to end on an embedded EVM (`--circuit-only`: one circuit,
+    proven and verified in Python and on the EVM).
     """
 
 
@@ -76,12 +77,13 @@ def circuit() -> None:
 
 @zkperp.group(cls=_Group)
 def sequencer() -> None:
-    """The exchange's sequencer: create a database, submit signed requests, cut batches."""
+    """The exchange's sequencer: create a database, submit signed requests, cut batches, serve
+    the local HTTP API."""
 
 
 @zkperp.group(cls=_Group)
 def batch() -> None:
-    """Batches: show one (prove / verify come with the state-transition circuit)."""
+    """Batches: keys per shape, prove and verify a batch with the state-transition circuit."""
 
 
 @zkperp.group(cls=_Group)
@@ -91,26 +93,38 @@ def wallet() -> None:
 
 def _register_commands() -> None:
     from cli import (
+        audit_cmd,
+        batch_cmds,
+        bench_cmd,
+        chain_cmds,
         circuit_cmds,
         contract_cmds,
         demo_cmd,
         prove_cmd,
         ptau_cmds,
+        run_cmd,
         sequencer_cmds,
+        serve_cmd,
         setup_cmds,
         verify_cmd,
         wallet_cmds,
     )
 
     demo_cmd.register(zkperp)
+    audit_cmd.register(zkperp)
+    bench_cmd.register(zkperp)
     ptau_cmds.register(ptau)
     setup_cmds.register(plonk, zkey, zkey_export)
     prove_cmd.register(plonk)
     verify_cmd.register(plonk)
     circuit_cmds.register(circuit)
     contract_cmds.register(plonk, zkey_export)
+    chain_cmds.register(zkperp)
     sequencer_cmds.register(sequencer, batch)
+    batch_cmds.register(batch)
     wallet_cmds.register(wallet)
+    serve_cmd.register(sequencer)
+    run_cmd.register(zkperp)
 
 
 _register_commands()

@@ -1,0 +1,216 @@
+"""Proving batches of trades (issue E, "Figures"): prove time per batch size, ours
+(``prover.plonk.prover``) and snarkjs 0.7.6's ``plonk prove`` on the SAME zkey and witness in the
+same run, and trades proven per second.
+
+Run: ``PYTHONPATH=. NUMBA_CACHE_DIR=.numba_cache .venv/bin/python -m pytest
+bench/test_bench_batch_prove.py -s`` (writes ``bench/out/batch_prove.json``).
+
+Each size n (1, 2, 4, 8 trade slots) is a sequencer database (``rollup.sequencer``) of the demo
+genesis at account depth 8 and order depth 2 (the issue's "full shape" trees; 3 markets) with
+batch shape n: 2n deposits (batches 0 and 1), then n resting sells and n crossing buys, i.e. a
+batch 2 of n trades. Its witness comes from ``rollup.proving.batch_witness`` on the state before
+the batch (``cli.batch_cmds``'s path, timed: "witness_s"), its keys from ``rollup.keys`` (the
+``zkperp batch setup`` path; cached under ``bench/out/batch_prove/`` by circuit digest), the SRS
+from a development ptau (``bench/out/plonk/dev_pot<K>.ptau`` when ``bench/test_bench_plonk.py``
+made one, else written here). Sizes whose domain exceeds 2^18 are skipped
+(``ZKPERP_BENCH_LARGE=1``: 2^19 too; snarkjs alone takes many minutes there).
+
+Timings: ours is the best of the rounds of ``prove_with_timings`` with the JIT warm-up (loading
+or compiling the Numba kernels, ``warm_up``) and the per-key precomputation
+(``ProverContext.from_key``) reported apart; snarkjs one round, its curve build apart (the
+anchor ``bench/anchors/plonk_prove_snarkjs.mjs``). Cross-checks: our proof by ``snarkjs plonk
+verify``, snarkjs's by our verifier, both with the public inputs ``rollup.pubdata`` rebuilds
+from the batch. ``trades_per_s`` = n / ours; ``trades_per_s_with_witness`` adds the witness.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import random
+import time
+from pathlib import Path
+
+import numba
+import pytest
+
+from bench.anchor import REPO, node_available, run_anchor
+
+LARGE = os.environ.get("ZKPERP_BENCH_LARGE", "").strip() not in ("", "0")
+MAX_BENCH_POWER = 19 if LARGE else 18
+SIZES = [1, 2, 4, 8]
+ACCOUNT_DEPTH, ORDER_DEPTH = 8, 2
+T0 = 1_700_000_000
+TRADE_BATCH = 2
+ROUNDS = {16: 3, 17: 3, 18: 2, 19: 1}
+RESULTS: dict[str, dict] = {}
+
+
+def _make_db(path: Path, n: int) -> None:
+    """2n funded accounts, then a batch of n trades (module docstring)."""
+    from circuits.gadgets import babyjubjub as bj
+    from circuits.gadgets import eddsa
+    from rollup.batch import L1Request
+    from rollup.orderbook import PlaceOrder
+    from rollup.sequencer import Sequencer, SequencerConfig, demo_genesis
+    from rollup.types import PRICE_SCALE, Deposit, Order, Side, sign_order
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    g = demo_genesis(T0)
+    cfg = dataclasses.replace(g.config, account_depth=ACCOUNT_DEPTH, order_depth=ORDER_DEPTH)
+    genesis = dataclasses.replace(g, config=cfg)
+    keys = [bytes([0x20 + i]) * 32 for i in range(2 * n)]
+    with Sequencer.create(path, genesis, SequencerConfig(shapes=(n,))) as seq:
+        index = []
+        for i, key in enumerate(keys):
+            pub = bj.pack_point(eddsa.prv2pub(key))
+            seq.submit(L1Request(i, Deposit(pub, 0x1000 + i, 10**11)), T0 + 1)
+            index.append(seq.account_index("0x" + pub.hex()))
+
+        def order(k: int, side: Side, market: int) -> PlaceOrder:
+            o = Order(index[k], market, side, 1000, 600 * PRICE_SCALE, 10**7, 2**32 - 1, 1)
+            return PlaceOrder(sign_order(keys[k], o, cfg.exchange_id))
+
+        # seller k rests in market k mod 3, buyer n + k crosses it there
+        for k in range(n):
+            assert seq.submit(order(k, Side.SELL, k % 3), T0 + 2).status == "resting"
+        for k in range(n):
+            assert seq.submit(order(n + k, Side.BUY, k % 3), T0 + 3).status == "filled"
+        assert seq.status()["batches"] == TRADE_BATCH + 1, "the trades did not fill one batch"
+
+
+def _ptau(power: int, out: Path) -> Path:
+    from prover.ptau import write_dev_ptau
+
+    for k in range(power, 21):
+        for d in (out.parent / "plonk", out):
+            if (d / f"dev_pot{k}.ptau").is_file():
+                return d / f"dev_pot{k}.ptau"
+    path = out / f"dev_pot{power}.ptau"
+    write_dev_ptau(path, power, rng=random.Random(4000 + power))
+    return path
+
+
+@pytest.fixture(scope="module")
+def jit_warmup_s() -> float:
+    from prover.plonk.prover import warm_up
+
+    return warm_up()
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_batch_prove(benchmark, bench_out, jit_warmup_s, n):
+    from cli.batch_cmds import open_batch, public_inputs_of, state_before, witness_of
+    from prover import formats
+    from prover.plonk import verifier
+    from prover.plonk.constraint_system import domain_power
+    from prover.plonk.prover import ROUND_NAMES, ProverContext, prove_with_timings
+    from prover.wtns import write_wtns
+    from prover.zkey import read_zkey
+    from rollup.keys import (
+        Deployment,
+        batch_shape,
+        circuit_digest,
+        compiled_circuit,
+        setup_shape,
+    )
+    from tests.interop import snarkjs_ok
+
+    out = bench_out / "batch_prove"
+    out.mkdir(parents=True, exist_ok=True)
+    db = out / f"seq_{n}.db"
+    info: dict = {"n_slots": n, "account_depth": ACCOUNT_DEPTH, "order_depth": ORDER_DEPTH}
+    t0 = time.perf_counter()
+    _make_db(db, n)
+    info["db_s"] = round(time.perf_counter() - t0, 2)
+    storage, genesis, batch = open_batch(db, TRADE_BATCH)
+    try:
+        shape = batch_shape(genesis, n)
+        t0 = time.perf_counter()
+        cs = compiled_circuit(shape).cs
+        info["circuit_build_s"] = round(time.perf_counter() - t0, 2)
+        power = domain_power(cs)
+        info.update(
+            gates=cs.n_gates,
+            power=power,
+            n_public=cs.n_public,
+            circuit_digest=circuit_digest(cs)[:16],  # which version of the circuit
+            state_transition_sha256=hashlib.sha256(
+                (REPO / "circuits" / "state_transition.py").read_bytes()
+            ).hexdigest()[:16],
+        )
+        if power > MAX_BENCH_POWER:
+            RESULTS[str(n)] = info
+            pytest.skip(f"{n} slots: {cs.n_gates} gates, domain 2^{power} > 2^{MAX_BENCH_POWER}")
+        state = state_before(storage, TRADE_BATCH)
+    finally:
+        storage.close()
+    trades = sum(type(r).__name__ == "TradeRecord" for r in batch.records)
+    assert trades == n
+    t0 = time.perf_counter()
+    witness, public = witness_of(state, batch, shape)
+    info["witness_s"] = round(time.perf_counter() - t0, 3)
+    assert public == public_inputs_of(batch)
+
+    dep = Deployment(db)
+    t0 = time.perf_counter()
+    ptau = _ptau(power, out)
+    key = setup_shape(dep, shape, ptau, cs=cs)
+    info["setup_s"] = "cached" if key.cached else round(time.perf_counter() - t0, 1)
+    wtns = out / f"batch_{n}.wtns"
+    write_wtns(wtns, witness)
+    t0 = time.perf_counter()
+    pk = read_zkey(dep.zkey(n))
+    info["zkey_read_s"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    ctx = ProverContext.from_key(pk)
+    info["context_s"] = round(time.perf_counter() - t0, 3)
+
+    results = []
+
+    def run():
+        results.append(prove_with_timings(pk, witness, context=ctx))
+
+    benchmark.pedantic(run, rounds=ROUNDS.get(power, 1), iterations=1)
+    best = min(results, key=lambda r: r.timings["total_s"])
+    assert best.public_signals == public
+    assert verifier.verify(pk.vk, public, best.proof).valid
+    tm = best.timings
+    ours_s = tm["total_s"]
+    info.update(
+        threads=numba.get_num_threads(),
+        trades=trades,
+        jit_warmup_s=round(jit_warmup_s, 2),
+        ours_ms=round(ours_s * 1e3, 1),
+        ours_rounds_ms={
+            str(i): round(tm[f"{name}_s"] * 1e3, 1) for i, name in enumerate(ROUND_NAMES, 1)
+        },
+        trades_per_s=round(trades / ours_s, 2),
+        trades_per_s_with_witness=round(trades / (ours_s + info["witness_s"]), 2),
+    )
+    if node_available():
+        vk_json = dep.vk(n)
+        o_proof, o_public = out / f"ours_proof_{n}.json", out / f"ours_public_{n}.json"
+        formats.write_json(o_proof, formats.proof_to_json(best.proof))
+        formats.write_json(o_public, formats.public_to_json(public))
+        assert snarkjs_ok("plonk", "verify", vk_json, o_public, o_proof)
+        s_proof, s_public = out / f"snarkjs_proof_{n}.json", out / f"snarkjs_public_{n}.json"
+        anchor = run_anchor("plonk_prove_snarkjs.mjs", dep.zkey(n), wtns, s_proof, s_public)
+        assert formats.parse_public_json(json.loads(s_public.read_text())) == public
+        theirs = formats.parse_proof_json(json.loads(s_proof.read_text()))
+        assert verifier.verify(pk.vk, public, theirs).valid
+        info.update(
+            snarkjs_ms=round(anchor["total_ms"], 1),
+            snarkjs_rounds_ms={k: round(v, 1) for k, v in anchor["rounds_ms"].items()},
+            snarkjs_warmup_ms=round(anchor["warmup_ms"], 1),
+            snarkjs_threads=anchor["threads"],
+            ratio_snarkjs_over_ours=round(anchor["total_ms"] / (ours_s * 1e3), 1),
+            snarkjs_trades_per_s=round(trades / (anchor["total_ms"] / 1e3), 3),
+        )
+    benchmark.extra_info.update(info)
+    RESULTS[str(n)] = info
+    (bench_out / "batch_prove.json").write_text(json.dumps(RESULTS, indent=1) + "\n")
+    print(json.dumps(info))
