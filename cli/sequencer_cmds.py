@@ -90,7 +90,7 @@ def _shapes(text: str) -> tuple[int, ...]:
 @click.option("--exchange-id", type=click.IntRange(0, 2**32 - 1), default=1, show_default=True)
 @click.option(
     "--shapes",
-    default="32",
+    default="2,4,8",
     show_default=True,
     help="Batch sizes in transaction slots, comma-separated; the largest is the capacity.",
 )

@@ -169,7 +169,7 @@ class SequencerConfig:
     """Batch shapes (slots; the largest is a batch's capacity), whether to pad to them, the
     batch age that triggers a cut, fees, and how often (in batches) to snapshot."""
 
-    shapes: tuple[int, ...] = (32,)
+    shapes: tuple[int, ...] = (2, 4, 8)  # each has a batch-circuit setup within 2^20 gates
     pad: bool = True
     max_batch_age: int | None = None
     fees: FeeSchedule = field(default_factory=FeeSchedule)
