@@ -149,6 +149,8 @@ def init(
     config = SequencerConfig(
         _shapes(shapes), not no_pad, max_age, FeeSchedule(maker_fee, taker_fee), snapshot_every
     )
+    config.validate()  # before anything is created on disk
+    Path(db).parent.mkdir(parents=True, exist_ok=True)
     seq = Sequencer.create(db, genesis, config)
     try:
         click.echo(
