@@ -23,6 +23,23 @@ section 10).
 - ``chain status [--rpc-url URL] [--json] DB``: the contract's state (root, next batch, L1
   queue, frozen flag, token balance held) next to the database's (batches cut, proven).
 
+- ``chain deposit [--rpc-url URL] DB --amount Q (--pubkey 0x.. | --key KEYFILE) [--from A|I]
+  [--mint]``: a user's deposit to the L2 account of a BabyJubJub key (checked first with the
+  contract's ``validDepositKey``: a key it refuses is exit 1 and nothing is sent); ``--mint``
+  mints the test token to the sender first (a development deployment); then ``approve`` and
+  ``deposit``: the L1 request's queue index and gas. The sender becomes the account's L1
+  address (its withdrawals are paid there).
+- ``chain withdraw [--rpc-url URL] DB [--from A|I]``: claim the sender's pending withdrawals
+  (``withdraw``): the amount and the new token balance; nothing pending is exit 1.
+- ``chain force-withdraw DB --account N --amount Q [--from A|I]``: ``requestForcedWithdrawal``
+  (sent from the account's L1 address); ``chain freeze DB [--request I]``: freeze once a forced
+  withdrawal waited past the deadline (default: the oldest still in the queue); ``chain exit DB
+  --escape FILE``: after the freeze, an account's exit with the escape data that
+  ``zkperp audit --export-escape N --out FILE`` writes (``rollup.audit.load_escape``).
+
+``--from`` takes an address the node holds unlocked, or the index of one of its accounts
+(default: its first, #0). A contract refusal names the contract's error and exits 1.
+
 Without ``--rpc-url`` the URL is chain.json's, else ``http://127.0.0.1:8545``. No node answering
 there: one ``Error:`` line and exit status 2, as for a missing database, key or proof file. A
 transaction the contract rejects: its revert reason and exit status 1. Every transaction passes
@@ -544,12 +561,395 @@ def status_command(db: str, rpc_url: str | None, as_json: bool) -> None:
         )
 
 
+# --- a user's side: deposit, withdraw, force-withdraw, freeze, exit ----------------------------
+
+
+def _user_chain(db: str, rpc_url: str | None, sender: str | None):
+    """(chain, deployment, sender address) for a user's transaction on DB's rollup. ``sender``:
+    an address, or the index of one of the node's unlocked accounts (default: its first)."""
+    saved = read_chain_json(db)
+    if saved is None:
+        raise _not_deployed(db)
+    address = None
+    if sender is not None and not sender.isdigit():
+        address = sender
+    chain = connect(rpc_url, saved, address)
+    if sender is not None and sender.isdigit():
+        accounts = chain.accounts
+        if int(sender) >= len(accounts):
+            raise UsageProblem(
+                f"--from {sender}: the node has {len(accounts)} unlocked accounts (0.."
+                f"{len(accounts) - 1})"
+            )
+        chain.sender = accounts[int(sender)]
+    dep = _deployment(saved, chain, db)
+    return chain, dep, str(chain.sender)
+
+
+def _token_balance(chain: Chain, dep, address: str) -> int:
+    fn = dep.token_contract(chain).functions.balanceOf(chain.w3.to_checksum_address(address))
+    return int(chain.call(fn, 100_000))
+
+
+def _revert(what: str, exc: ValueError) -> click.ClickException:
+    """A clear message for a contract's refusal (its custom error named)."""
+    name = getattr(exc, "error", "")
+    reasons = {
+        "InvalidPublicKey": "not a valid BabyJubJub public key (the contract's InvalidPublicKey)",
+        "BadAmount": "the amount must be 1 .. 2^63 - 1 quanta (the contract's BadAmount)",
+        "IsFrozen": "the rollup is frozen (the contract's IsFrozen): only exits remain",
+        "NotFrozen": "the rollup is not frozen (the contract's NotFrozen)",
+        "NothingToWithdraw": "nothing pending for this address (the contract's NothingToWithdraw)",
+        "NotExpired": "the forced withdrawal has not waited its deadline yet (the contract's "
+        "NotExpired)",
+        "BadRequest": "no such pending forced withdrawal in the queue (the contract's BadRequest)",
+        "AlreadyExited": "this account has already exited (the contract's AlreadyExited)",
+        "BadExitProof": "the escape data does not open the contract's state root (the "
+        "contract's BadExitProof): export it again from the last committed batch",
+    }
+    return click.ClickException(f"{what} refused: {reasons.get(name, str(exc))}")
+
+
+def _packed_pubkey(pubkey: str | None, keyfile: str | None) -> bytes:
+    if (pubkey is None) == (keyfile is None):
+        raise click.UsageError("give the L2 account's key: --pubkey 0x<64 hex> or --key KEYFILE")
+    if keyfile is not None:
+        from rollup.wallet import WalletError, read_key_file
+
+        try:
+            pubkey = str(read_key_file(keyfile)["pubkey"])
+        except WalletError as exc:
+            raise UsageProblem(str(exc)) from None
+    text = str(pubkey)
+    hex_part = text[2:] if text.lower().startswith("0x") else text
+    try:
+        packed = bytes.fromhex(hex_part)
+    except ValueError:
+        packed = b""
+    if len(packed) != 32:
+        raise click.BadParameter(
+            f"{text!r} is not a packed public key (0x + 64 hex digits)", param_hint="--pubkey"
+        )
+    return packed
+
+
+_rpc_option = click.option(
+    "--rpc-url", default=None, help="JSON-RPC URL (default: chain.json's or :8545)."
+)
+_from_option = click.option(
+    "--from",
+    "sender",
+    default=None,
+    metavar="ADDRESS|INDEX",
+    help="Send from this unlocked account, or the node's account number INDEX (default: 0).",
+)
+_json_flag = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+_QUANTA = click.IntRange(1, 2**63 - 1)
+
+
+def _echo_result(as_json: bool, data: Mapping[str, Any], lines: list[str]) -> None:
+    if as_json:
+        clean = {k: v for k, v in data.items() if k != "receipt"}
+        click.echo(json.dumps(_jsonable(clean), indent=2, sort_keys=True, default=str))
+        return
+    for line in lines:
+        click.echo(line)
+
+
+@click.command("deposit")
+@click.argument("db", type=click.Path(dir_okay=False))
+@_rpc_option
+@click.option("--amount", type=_QUANTA, required=True, help="Collateral quanta (10^-6 USDC).")
+@click.option("--pubkey", default=None, help="The L2 account's packed key (0x + 64 hex).")
+@click.option(
+    "--key",
+    "keyfile",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The L2 account's key file (zkperp wallet new; no password needed).",
+)
+@_from_option
+@click.option("--mint", is_flag=True, help="Mint the test token to the sender first (dev only).")
+@_json_flag
+def deposit_command(
+    db: str,
+    rpc_url: str | None,
+    amount: int,
+    pubkey: str | None,
+    keyfile: str | None,
+    sender: str | None,
+    mint: bool,
+    as_json: bool,
+) -> None:
+    """Deposit AMOUNT collateral quanta to the L2 account of a public key: approve the rollup,
+    then its ``deposit`` (an L1 request the operator takes in queue order; the sender's address
+    becomes the account's L1 address, where its withdrawals are paid)."""
+    packed = _packed_pubkey(pubkey, keyfile)
+    api = rollup_api()
+    chain, dep, address = _user_chain(db, rpc_url, sender)
+    try:
+        accepted = api.deposit_key_accepted(chain, dep, packed)
+    except ValueError as exc:
+        raise click.ClickException(f"checking the key failed: {exc}") from None
+    if not accepted:
+        raise click.ClickException(
+            f"deposit refused: 0x{packed.hex()} is not a valid BabyJubJub public key "
+            "(the contract's InvalidPublicKey); nothing was sent"
+        )
+    minted = None
+    if mint:
+        try:
+            minted = api.mint(chain, dep, to=address, amount=amount)
+        except ValueError as exc:
+            raise click.ClickException(
+                f"minting failed (--mint needs the test token a development deployment has): {exc}"
+            ) from None
+    balance = _token_balance(chain, dep, address)
+    if balance < amount:
+        raise click.ClickException(
+            f"{address} holds {balance} token quanta, less than --amount {amount} "
+            "(on a development node, pass --mint)"
+        )
+    try:
+        result = api.deposit(chain, dep, pubkey_packed=packed, amount=amount, sender=address)
+    except ValueError as exc:
+        raise _revert("deposit", exc) from None
+    data = {
+        "request_index": result["request_index"],
+        "pubkey": "0x" + packed.hex(),
+        "amount": amount,
+        "l1_address": address,
+        "tx_hash": result["tx_hash"],
+        "gas_used": result["gas_used"],
+        "minted": amount if minted else 0,
+    }
+    _echo_result(
+        as_json,
+        data,
+        [
+            f"deposit queued: L1 request {data['request_index']}, {amount} quanta to "
+            f"0x{packed.hex()} from {address}" + (f" (minted {amount} first)" if minted else ""),
+            f"  tx {data['tx_hash']}  gas used {data['gas_used']}",
+            "the operator applies it in queue order; then the L2 account: "
+            f"zkperp sequencer account {db} 0x{packed.hex()}",
+        ],
+    )
+
+
+@click.command("withdraw")
+@click.argument("db", type=click.Path(dir_okay=False))
+@_rpc_option
+@_from_option
+@_json_flag
+def withdraw_command(db: str, rpc_url: str | None, sender: str | None, as_json: bool) -> None:
+    """Claim the sender's pending withdrawals (credited by accepted batches) in tokens."""
+    api = rollup_api()
+    chain, dep, address = _user_chain(db, rpc_url, sender)
+    pending = api.pending_withdrawal(chain, dep, address)
+    if pending == 0:
+        raise click.ClickException(
+            f"nothing pending for {address}: a withdrawal is credited when the batch that holds "
+            f"it is on chain (zkperp chain status {db})"
+        )
+    try:
+        result = api.withdraw(chain, dep, sender=address)
+    except ValueError as exc:
+        raise _revert("withdraw", exc) from None
+    balance = _token_balance(chain, dep, address)
+    data = {
+        "address": address,
+        "amount": pending,
+        "token_balance": balance,
+        "tx_hash": result["tx_hash"],
+        "gas_used": result["gas_used"],
+    }
+    _echo_result(
+        as_json,
+        data,
+        [
+            f"withdrew {pending} quanta to {address}; its token balance is now {balance}",
+            f"  tx {data['tx_hash']}  gas used {data['gas_used']}",
+        ],
+    )
+
+
+@click.command("force-withdraw")
+@click.argument("db", type=click.Path(dir_okay=False))
+@_rpc_option
+@click.option("--account", type=click.IntRange(0, 2**32 - 1), required=True, help="L2 account.")
+@click.option("--amount", type=_QUANTA, required=True, help="Collateral quanta.")
+@_from_option
+@_json_flag
+def force_withdraw_command(
+    db: str, rpc_url: str | None, account: int, amount: int, sender: str | None, as_json: bool
+) -> None:
+    """Queue a forced withdrawal on L1 (``requestForcedWithdrawal``), sent from the account's L1
+    address: the operator must take it within the deadline, else anyone may freeze the rollup
+    (``zkperp chain freeze``)."""
+    api = rollup_api()
+    chain, dep, address = _user_chain(db, rpc_url, sender)
+    try:
+        result = api.request_forced_withdrawal(
+            chain, dep, account=account, amount=amount, sender=address
+        )
+    except ValueError as exc:
+        raise _revert("forced withdrawal", exc) from None
+    deadline = int(_call_view(chain, dep, "forcedDeadline") or 0)
+    block = chain.w3.eth.get_block(result["block"])
+    data = {
+        "request_index": result["request_index"],
+        "account": account,
+        "amount": amount,
+        "l1_address": address,
+        "freeze_after": int(block["timestamp"]) + deadline,
+        "tx_hash": result["tx_hash"],
+        "gas_used": result["gas_used"],
+    }
+    _echo_result(
+        as_json,
+        data,
+        [
+            f"forced withdrawal queued: L1 request {data['request_index']}, {amount} quanta from "
+            f"account {account} to {address}",
+            f"  tx {data['tx_hash']}  gas used {data['gas_used']}",
+            f"if no batch takes it, anyone may freeze the rollup after {data['freeze_after']} "
+            f"(Unix time): zkperp chain freeze {db}",
+        ],
+    )
+
+
+def _call_view(chain: Chain, dep, name: str) -> Any:
+    fn = getattr(dep.contract(chain).functions, name, None)
+    if fn is None:
+        return None
+    try:
+        return chain.call(fn(), 100_000)
+    except ValueError:
+        return None
+
+
+def _pending_forced(chain: Chain, dep) -> list[int]:
+    """The queue indices of forced withdrawals still in the queue, oldest first."""
+    status = rollup_api().rollup_status(chain, dep)
+    head = int(status["queue_head"])
+    logs = (
+        dep.contract(chain).events.ForcedWithdrawalRequested().get_logs(from_block=dep.deploy_block)
+    )
+    return sorted(int(log["args"]["index"]) for log in logs if int(log["args"]["index"]) >= head)
+
+
+@click.command("freeze")
+@click.argument("db", type=click.Path(dir_okay=False))
+@_rpc_option
+@click.option(
+    "--request",
+    "request_index",
+    type=click.IntRange(0, 2**64 - 1),
+    default=None,
+    help="The expired forced withdrawal's queue index (default: the oldest pending one).",
+)
+@_from_option
+@_json_flag
+def freeze_command(
+    db: str, rpc_url: str | None, request_index: int | None, sender: str | None, as_json: bool
+) -> None:
+    """Freeze the rollup: allowed to anyone once a forced withdrawal has waited in the L1 queue
+    past the deadline. Then each account exits once (``zkperp chain exit``)."""
+    api = rollup_api()
+    chain, dep, address = _user_chain(db, rpc_url, sender)
+    if request_index is None:
+        pending = _pending_forced(chain, dep)
+        if not pending:
+            raise click.ClickException(
+                "no forced withdrawal waits in the L1 queue: nothing allows a freeze"
+            )
+        request_index = pending[0]
+    try:
+        result = api.freeze(chain, dep, request_index=request_index, sender=address)
+    except ValueError as exc:
+        raise _revert("freeze", exc) from None
+    data = {"request_index": request_index, "tx_hash": result["tx_hash"]}
+    data["gas_used"] = result["gas_used"]
+    _echo_result(
+        as_json,
+        data,
+        [
+            f"rollup {dep.rollup} frozen (forced withdrawal {request_index} expired)",
+            f"  tx {data['tx_hash']}  gas used {data['gas_used']}",
+            "each account may now exit once: zkperp audit ... --export-escape N --out FILE, "
+            f"then zkperp chain exit {db} --escape FILE",
+        ],
+    )
+
+
+@click.command("exit")
+@click.argument("db", type=click.Path(dir_okay=False))
+@_rpc_option
+@click.option(
+    "--escape",
+    "escape_file",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="The account's escape data (zkperp audit --export-escape N --out FILE).",
+)
+@_from_option
+@_json_flag
+def exit_command(
+    db: str, rpc_url: str | None, escape_file: str, sender: str | None, as_json: bool
+) -> None:
+    """After the freeze: pay an account's value in the last committed state to its L1 address
+    (once per account), from the escape data an audit exported."""
+    from rollup.audit import load_escape
+
+    if not Path(escape_file).is_file():
+        raise UsageProblem(f"no escape data file {escape_file}")
+    try:
+        opening = load_escape(escape_file)
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from None
+    api = rollup_api()
+    chain, dep, address = _user_chain(db, rpc_url, sender)
+    try:
+        result = api.exit(chain, dep, opening=opening, sender=address)
+    except ValueError as exc:
+        raise _revert("exit", exc) from None
+    data = {
+        "account": opening.account,
+        "value": result.get("value"),
+        "paid": result.get("paid"),
+        "to": result.get("to"),
+        "tx_hash": result["tx_hash"],
+        "gas_used": result["gas_used"],
+    }
+    _echo_result(
+        as_json,
+        data,
+        [
+            f"account {opening.account} exited: value {data['value']} quanta, paid "
+            f"{data['paid']} to {data['to']}",
+            f"  tx {data['tx_hash']}  gas used {data['gas_used']}",
+        ],
+    )
+
+
 def register(root: click.Group) -> None:
-    """Add the ``chain`` group (node, deploy, submit, status) to ``root``."""
+    """Add the ``chain`` group (node, deploy, submit, status, deposit, withdraw,
+    force-withdraw, freeze, exit) to ``root``."""
 
     @root.group("chain", cls=type(root))
     def chain_group() -> None:
-        """A development chain and the rollup contract: node, deploy, submit, status."""
+        """A development chain and the rollup contract: node, deploy, submit, status; a user's
+        deposit, withdraw, force-withdraw, freeze and exit."""
 
-    for command in (node_command, deploy_command, submit_command, status_command):
+    for command in (
+        node_command,
+        deploy_command,
+        submit_command,
+        status_command,
+        deposit_command,
+        withdraw_command,
+        force_withdraw_command,
+        freeze_command,
+        exit_command,
+    ):
         chain_group.add_command(command)

@@ -1,4 +1,12 @@
-"""``zkperp chain node | deploy | submit | status`` (cli/chain_cmds.py) on a hardhat node.
+"""``zkperp chain node | deploy | submit | status`` and a user's ``deposit | withdraw |
+force-withdraw | freeze | exit`` (cli/chain_cmds.py) on a hardhat node.
+
+A user's side: deposits by key file and by packed key (``--mint``, ``--from`` index or
+address), an invalid or small-order key refused before anything is sent (exit 1), nothing
+pending to withdraw (exit 1), a batch with the user's withdrawal submitted, then ``chain
+withdraw`` pays it; a forced withdrawal; freeze refused before the deadline; on hardhat (whose
+clock moves) the deadline passes, ``chain freeze`` and ``chain exit`` with the escape data of the
+committed state (once); no deployment or no node is exit 2.
 
 The flow: a sequencer database (shapes 2 and 4 slots), its keys in ``<db>.d/keys``, ``chain
 deploy`` (chain.json), a deposit on L1 (``verifier_contract.rollup.deposit``) taken by the
@@ -380,3 +388,188 @@ def test_embedded_node_answers_errors_as_json_rpc():
         with pytest.raises(NodeError, match="cannot serve"):
             EmbeddedNode.start(served.port)
     assert not served.running and not node_answers(served.url, timeout=1.0)
+
+
+# --- a user's side: deposit, withdraw, force-withdraw, freeze, exit ---------------------------
+
+
+@pytest.fixture()
+def fresh(node, keys, tmp_path):
+    """A database of its own, deployed on ``node``."""
+    db = _make_db(tmp_path, keys)
+    ok("chain", "deploy", db, "--rpc-url", node.url)
+    return db
+
+
+def _key_file(path: Path, key: bytes) -> Path:
+    from rollup.wallet import create_key_file
+
+    create_key_file(path, None, rng=lambda n: key)
+    return path
+
+
+def _token_balance(chain: Chain, db: Path, address: str) -> int:
+    from verifier_contract import rollup
+
+    dep = rollup.RollupDeployment.from_json(_chain_json(db))
+    return int(dep.token_contract(chain).functions.balanceOf(address).call())
+
+
+@pytest.mark.node
+def test_deposit_and_withdraw(node, fresh, keys, tmp_path):
+    from rollup.sequencer import Sequencer
+    from rollup.types import sign_withdrawal
+    from verifier_contract import rollup
+
+    db = fresh
+    chain = Chain.connect(node.url)
+    user = chain.accounts[2]
+    keyfile = _key_file(tmp_path / "alice.json", USER_KEY)
+    pub = "0x" + bj.pack_point(eddsa.prv2pub(USER_KEY)).hex()
+
+    # refusals first: nothing is sent
+    out = fails(1, "chain", "deposit", db, "--amount", 10, "--pubkey", "0x" + "ff" * 32)
+    assert "InvalidPublicKey" in out and "nothing was sent" in out
+    small = rollup.small_order_keys(chain, rollup.RollupDeployment.from_json(_chain_json(db)))
+    assert "InvalidPublicKey" in fails(
+        1, "chain", "deposit", db, "--amount", 10, "--pubkey", "0x" + small[1].hex()
+    )
+    assert "0x + 64 hex" in fails(2, "chain", "deposit", db, "--amount", 10, "--pubkey", "0x12")
+    assert "--pubkey" in fails(2, "chain", "deposit", db, "--amount", 10)
+    assert "no key file" in fails(
+        2, "chain", "deposit", db, "--amount", 10, "--key", tmp_path / "none.json"
+    )
+    assert "--mint" in fails(1, "chain", "deposit", db, "--amount", 10, "--pubkey", pub)
+    assert "unlocked accounts" in fails(
+        2, "chain", "deposit", db, "--amount", 10, "--pubkey", pub, "--from", 99
+    )
+    status = json.loads(ok("chain", "status", db, "--json"))["chain"]
+    assert status["queue_length"] == 0 and status["token_balance"] == 0
+
+    # a deposit by key file from dev account #2 (minted first), then one by --pubkey
+    amount = 3 * 10**9
+    out = ok("chain", "deposit", db, "--amount", amount, "--key", keyfile, "--from", 2, "--mint")
+    assert "L1 request 0" in out and f"from {user}" in out and "gas used" in out
+    assert _token_balance(chain, db, user) == 0
+    res = json.loads(
+        ok(
+            "chain",
+            "deposit",
+            db,
+            "--amount",
+            5,
+            "--pubkey",
+            pub,
+            "--from",
+            user,
+            "--mint",
+            "--json",
+        )
+    )
+    assert res["request_index"] == 1 and res["l1_address"] == user and res["gas_used"] > 0
+    status = json.loads(ok("chain", "status", db, "--json"))["chain"]
+    assert status["queue_length"] == 2 and status["token_balance"] == amount + 5
+
+    # nothing pending yet
+    out = fails(1, "chain", "withdraw", db, "--from", 2)
+    assert f"nothing pending for {user}" in out
+
+    # the sequencer takes both deposits and a signed withdrawal; one batch, proven, submitted
+    from rollup.batch import L1Request
+    from rollup.types import Deposit
+
+    with Sequencer.open(db) as seq:
+        now = max(int(time.time()) - 60, seq.now)
+        for index, value in ((0, amount), (1, 5)):
+            request = L1Request(index, Deposit(bytes.fromhex(pub[2:]), int(user, 16), value))
+            assert seq.submit(request, now=now).status == "applied"
+        account = seq.account_index(pub)
+        w = sign_withdrawal(USER_KEY, account, 10**9, 0, 0, seq.genesis.config.exchange_id)
+        seq.submit(w, now=now)
+        assert seq.cut(now=now + 1) is not None
+        numbers = list(range(seq.batch_number))
+    for n in numbers:
+        _prove(db, n, keys, chain)
+        ok("chain", "submit", db, n)
+    before = _token_balance(chain, db, user)
+    out = ok("chain", "withdraw", db, "--from", 2)
+    assert f"withdrew {10**9} quanta to {user}" in out
+    assert f"token balance is now {before + 10**9}" in out
+    assert _token_balance(chain, db, user) == before + 10**9
+    assert "nothing pending" in fails(1, "chain", "withdraw", db, "--from", user)
+
+    # a forced withdrawal; freezing before the deadline is refused
+    out = ok("chain", "force-withdraw", db, "--account", account, "--amount", 10, "--from", 2)
+    assert "forced withdrawal queued: L1 request 2" in out and "freeze" in out
+    assert json.loads(ok("chain", "status", db, "--json"))["chain"]["queue_length"] == 1
+    out = fails(1, "chain", "freeze", db)
+    assert "NotExpired" in out
+    assert "BadRequest" in fails(1, "chain", "freeze", db, "--request", 0)
+    for bad in (0, 2**63):  # the contract's bound (BadAmount), checked before anything is sent
+        assert "--amount" in fails(2, "chain", "deposit", db, "--amount", bad, "--pubkey", pub)
+
+
+@pytest.mark.node
+def test_freeze_and_exit(hardhat, keys, tmp_path):
+    """On hardhat (its clock can be moved): force-withdraw, the deadline passes, freeze, exit
+    with the escape data of the committed state."""
+    from rollup.audit import escape_json
+    from rollup.sequencer import Sequencer
+    from verifier_contract.node import rpc_request
+
+    node = hardhat
+    db = _make_db(tmp_path, keys)
+    ok("chain", "deploy", db, "--rpc-url", node.url)
+    chain = Chain.connect(node.url)
+    user = chain.accounts[6]
+    _deposit_and_cut(db, chain, user, 4 * 10**9)
+    _prove(db, 0, keys, chain)
+    ok("chain", "submit", db, 0)
+    with Sequencer.open(db) as seq:
+        account = seq.account_index("0x" + bj.pack_point(eddsa.prv2pub(USER_KEY)).hex())
+        escape = escape_json(seq.state, account)
+    escape_file = tmp_path / "escape.json"
+    escape_file.write_text(json.dumps(escape))
+    assert "NotFrozen" in fails(1, "chain", "exit", db, "--escape", escape_file, "--from", 6)
+    assert "no forced withdrawal" in fails(1, "chain", "freeze", db)
+    ok("chain", "force-withdraw", db, "--account", account, "--amount", 10**9, "--from", 6)
+    rpc_request(node.url, "evm_increaseTime", [8 * 24 * 3600])
+    rpc_request(node.url, "evm_mine")
+    out = ok("chain", "freeze", db)
+    assert "frozen (forced withdrawal 1 expired)" in out
+    assert "IsFrozen" in fails(
+        1,
+        "chain",
+        "deposit",
+        db,
+        "--amount",
+        5,
+        "--key",
+        _key_file(tmp_path / "k.json", USER_KEY),
+        "--mint",
+    )
+    before = _token_balance(chain, db, user)
+    out = ok("chain", "exit", db, "--escape", escape_file)  # anyone may send it
+    assert f"account {account} exited: value {4 * 10**9} quanta, paid {4 * 10**9} to {user}" in out
+    assert _token_balance(chain, db, user) == before + 4 * 10**9
+    assert "AlreadyExited" in fails(1, "chain", "exit", db, "--escape", escape_file)
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    assert "escape data" in fails(2, "chain", "exit", db, "--escape", bad)
+    assert "no escape data file" in fails(2, "chain", "exit", db, "--escape", tmp_path / "x")
+
+
+def test_user_commands_without_node_or_deployment(keys, tmp_path):
+    db = _make_db(tmp_path, keys)
+    pub = "0x" + bj.pack_point(eddsa.prv2pub(USER_KEY)).hex()
+    assert "not deployed" in fails(2, "chain", "deposit", db, "--amount", 1, "--pubkey", pub)
+    assert "not deployed" in fails(2, "chain", "withdraw", db)
+    url = f"http://127.0.0.1:{free_port()}"
+    Path(f"{db}.d/chain.json").write_text(json.dumps({"rollup": "0x" + "11" * 20, "rpc_url": url}))
+    for args in (
+        ("deposit", db, "--amount", 1, "--pubkey", pub),
+        ("withdraw", db),
+        ("force-withdraw", db, "--account", 1, "--amount", 1),
+        ("freeze", db),
+    ):
+        assert "no Ethereum node answers" in fails(2, "chain", *args)
