@@ -53,7 +53,11 @@ def _emit(request: Any, out: str | None) -> None:
 
 _keyfile = click.argument("keyfile", type=click.Path(dir_okay=False))
 _exchange = click.option(
-    "--exchange-id", type=U32, default=0, show_default=True, help="The exchange signed for."
+    "--exchange-id",
+    type=U32,
+    default=1,
+    show_default=True,
+    help="The exchange signed for (as `sequencer init`; `sequencer status` shows it).",
 )
 _out = click.option("--out", "-o", type=click.Path(dir_okay=False), help="Write here.")
 
