@@ -56,10 +56,11 @@ SUITES = {
 @click.option("-k", "keyword", default=None, help="pytest -k expression to select benchmarks.")
 def bench(suites: tuple[str, ...], out: str, report_only: bool, keyword: str | None) -> None:
     """Run the benchmarks and write JSON and PNG plots."""
-    from bench.report import write_report
-
     if not (REPO / "bench" / "conftest.py").is_file():
         raise click.ClickException("zkperp bench runs from a checkout: bench/ is not here")
+    if str(REPO) not in sys.path:  # bench/ is the checkout's, not an installed package
+        sys.path.insert(0, str(REPO))
+    from bench.report import write_report
     dest = Path(out)
     dest.mkdir(parents=True, exist_ok=True)
     if not report_only:
