@@ -177,3 +177,26 @@ def test_connect_errors_are_one_clear_line():
         Chain.connect(f"http://127.0.0.1:{port}", timeout=2.0)
     with pytest.raises(ChainError, match="not an http"):
         Chain.connect("127.0.0.1:8545")
+
+
+def test_embedded_node_mines_at_the_wall_clock():
+    """The embedded node's next block is stamped with the wall clock, not with the time the
+    previous block was mined (eth-tester's default), as hardhat does: a batch cut at wall time
+    is then never 'in the future' for the rollup's timestamp check."""
+    import time
+
+    from verifier_contract.chain import Chain
+    from verifier_contract.node import EmbeddedNode
+
+    node = EmbeddedNode.start()
+    try:
+        chain = Chain.connect(node.url)
+        w3 = chain.w3
+        a, b = w3.eth.accounts[:2]
+        w3.eth.send_transaction({"from": a, "to": b, "value": 1, "gas": 21_000})
+        time.sleep(2.2)
+        before = int(time.time())
+        w3.eth.send_transaction({"from": a, "to": b, "value": 1, "gas": 21_000})
+        assert w3.eth.get_block("latest")["timestamp"] >= before
+    finally:
+        node.stop()

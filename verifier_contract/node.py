@@ -339,6 +339,9 @@ def _tester_provider(block_gas_limit: int) -> Any:
     return _Provider(EthereumTester(backend))
 
 
+_AT_WALL_CLOCK = frozenset({"eth_sendTransaction", "eth_sendRawTransaction", "eth_call"})
+
+
 class _Dispatcher:
     """JSON-RPC requests to the embedded EVM, one at a time (eth-tester is not thread-safe).
 
@@ -352,6 +355,16 @@ class _Dispatcher:
 
         self.w3 = Web3(_tester_provider(block_gas_limit))
         self.lock = threading.Lock()
+
+    def _sync_clock(self) -> None:
+        """eth-tester stamps a block with the time the PREVIOUS one was mined, so after an idle
+        spell the next transaction would run in the past (a batch cut at wall time then fails
+        the rollup's ``t <= block.timestamp``): move the pending block to the wall clock first,
+        as hardhat mines at wall time."""
+        tester = self.w3.provider.ethereum_tester
+        now = int(time.time())
+        if tester.get_block_by_number("pending")["timestamp"] < now:
+            tester.time_travel(now)
 
     def _request(self, method: str, params: Any) -> dict[str, Any]:
         try:
@@ -368,6 +381,8 @@ class _Dispatcher:
             }
         method, params = request["method"], request.get("params") or []
         with self.lock:
+            if method in _AT_WALL_CLOCK:
+                self._sync_clock()
             reply = self._request(method, params)
             if method == "eth_sendTransaction" and reply.get("error") is None:
                 receipt = self._request("eth_getTransactionReceipt", [reply.get("result")])
