@@ -332,14 +332,14 @@ def account(db: str, account: str, as_json: bool) -> None:
 @_json_option
 def book(db: str, market: str, levels: int, as_json: bool) -> None:
     """The order book of MARKET (index or symbol) in DB."""
+    from rollup.errors import UnknownMarketError
+
     with _open(db) as seq:
         symbols = [m.symbol for m in seq.genesis.config.markets]
-        if market.upper() in symbols:
-            m = symbols.index(market.upper())
-        elif market.isdigit() and int(market) < len(symbols):
-            m = int(market)
-        else:
-            raise click.BadParameter(f"one of {', '.join(symbols)}", param_hint="MARKET")
+        try:
+            m = seq.market_index(market)
+        except UnknownMarketError:
+            raise click.BadParameter(f"one of {', '.join(symbols)}", param_hint="MARKET") from None
         bids, asks = seq.book.depth(m, levels, seq.now)
     if as_json:
         _echo_json({"market": m, "bids": bids, "asks": asks})

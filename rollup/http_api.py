@@ -42,6 +42,7 @@ from rollup.errors import (
     MalformedTransactionError,
     RollupError,
     UnknownAccountError,
+    UnknownMarketError,
 )
 from rollup.requests_json import USER_REQUEST_KINDS, parse_request, record_to_json
 from rollup.sequencer import Sequencer
@@ -62,7 +63,7 @@ def _rule_error(exc: RollupError) -> _HttpError:
     code = getattr(exc, "code", "rejected")
     if isinstance(exc, _BAD_INPUT) or code == "out_of_bounds":
         return _HttpError(HTTPStatus.BAD_REQUEST, code, str(exc))
-    if isinstance(exc, UnknownAccountError):
+    if isinstance(exc, UnknownAccountError | UnknownMarketError):
         return _HttpError(HTTPStatus.NOT_FOUND, code, str(exc))
     return _HttpError(HTTPStatus.UNPROCESSABLE_ENTITY, code, str(exc))
 
@@ -124,17 +125,10 @@ class SequencerServer(ThreadingHTTPServer):
     def book(self, market: str, levels: int) -> dict:
         with self.lock:
             seq = self.sequencer
-            symbols = [m.symbol for m in seq.genesis.config.markets]
-            if market.upper() in symbols:
-                m = symbols.index(market.upper())
-            elif market.isdigit() and int(market) < len(symbols):
-                m = int(market)
-            else:
-                raise _HttpError(
-                    HTTPStatus.NOT_FOUND, "unknown_market", f"markets: {', '.join(symbols)}"
-                )
+            m = seq.market_index(market)
             bids, asks = seq.book.depth(m, levels, seq.now)
-        return {"market": m, "symbol": symbols[m], "bids": bids, "asks": asks}
+        symbol = seq.genesis.config.markets[m].symbol
+        return {"market": m, "symbol": symbol, "bids": bids, "asks": asks}
 
     def batch(self, number: int) -> dict:
         with self.lock:

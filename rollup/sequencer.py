@@ -88,6 +88,7 @@ from rollup.errors import (
     RollupError,
     TimestampError,
     UnknownAccountError,
+    UnknownMarketError,
 )
 from rollup.orderbook import (
     Cancelled,
@@ -461,6 +462,16 @@ class Sequencer:
                 for e in self.book.orders_of(index)
             ],
         }
+
+    def market_index(self, market: str) -> int:
+        """A market by index (digits) or symbol (any case); UnknownMarketError otherwise."""
+        symbols = [m.symbol for m in self.genesis.config.markets]
+        text = market.strip()
+        if text.upper() in symbols:
+            return symbols.index(text.upper())
+        if text.isdigit() and int(text) < len(symbols):
+            return int(text)
+        raise UnknownMarketError(f"no market {market!r}: one of {', '.join(symbols)}")
 
     def account_index(self, key: str | int) -> int:
         """An account by index (int or digits) or by packed public key ("0x" + 64 hex)."""
