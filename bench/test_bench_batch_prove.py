@@ -29,14 +29,13 @@ import dataclasses
 import hashlib
 import json
 import os
-import random
 import time
 from pathlib import Path
 
-import numba
 import pytest
 
 from bench.anchor import REPO, node_available, run_anchor
+from bench.batch_proving import dev_ptau, time_prove
 
 LARGE = os.environ.get("ZKPERP_BENCH_LARGE", "").strip() not in ("", "0")
 MAX_BENCH_POWER = 19 if LARGE else 18
@@ -82,18 +81,6 @@ def _make_db(path: Path, n: int) -> None:
         assert seq.status()["batches"] == TRADE_BATCH + 1, "the trades did not fill one batch"
 
 
-def _ptau(power: int, out: Path) -> Path:
-    from prover.ptau import write_dev_ptau
-
-    for k in range(power, 21):
-        for d in (out.parent / "plonk", out):
-            if (d / f"dev_pot{k}.ptau").is_file():
-                return d / f"dev_pot{k}.ptau"
-    path = out / f"dev_pot{power}.ptau"
-    write_dev_ptau(path, power, rng=random.Random(4000 + power))
-    return path
-
-
 @pytest.fixture(scope="module")
 def jit_warmup_s() -> float:
     from prover.plonk.prover import warm_up
@@ -107,7 +94,6 @@ def test_batch_prove(benchmark, bench_out, jit_warmup_s, n):
     from prover import formats
     from prover.plonk import verifier
     from prover.plonk.constraint_system import domain_power
-    from prover.plonk.prover import ROUND_NAMES, ProverContext, prove_with_timings
     from prover.wtns import write_wtns
     from prover.zkey import read_zkey
     from rollup.keys import (
@@ -157,7 +143,7 @@ def test_batch_prove(benchmark, bench_out, jit_warmup_s, n):
 
     dep = Deployment(db)
     t0 = time.perf_counter()
-    ptau = _ptau(power, out)
+    ptau = dev_ptau(power, out, (out.parent / "plonk",))
     key = setup_shape(dep, shape, ptau, cs=cs)
     info["setup_s"] = "cached" if key.cached else round(time.perf_counter() - t0, 1)
     wtns = out / f"batch_{n}.wtns"
@@ -165,36 +151,15 @@ def test_batch_prove(benchmark, bench_out, jit_warmup_s, n):
     t0 = time.perf_counter()
     pk = read_zkey(dep.zkey(n))
     info["zkey_read_s"] = round(time.perf_counter() - t0, 3)
-    t0 = time.perf_counter()
-    ctx = ProverContext.from_key(pk)
-    info["context_s"] = round(time.perf_counter() - t0, 3)
-
-    results = []
-
-    def run():
-        results.append(prove_with_timings(pk, witness, context=ctx))
-
-    benchmark.pedantic(run, rounds=ROUNDS.get(power, 1), iterations=1)
-    best = min(results, key=lambda r: r.timings["total_s"])
-    assert best.public_signals == public
-    assert verifier.verify(pk.vk, public, best.proof).valid
-    tm = best.timings
-    ours_s = tm["total_s"]
-    info.update(
-        threads=numba.get_num_threads(),
-        trades=trades,
-        jit_warmup_s=round(jit_warmup_s, 2),
-        ours_ms=round(ours_s * 1e3, 1),
-        ours_rounds_ms={
-            str(i): round(tm[f"{name}_s"] * 1e3, 1) for i, name in enumerate(ROUND_NAMES, 1)
-        },
-        trades_per_s=round(trades / ours_s, 2),
-        trades_per_s_with_witness=round(trades / (ours_s + info["witness_s"]), 2),
-    )
+    figures, proof = time_prove(
+        benchmark, pk, witness, public, rounds=ROUNDS.get(power, 1), trades=trades,
+        jit_warmup_s=jit_warmup_s, witness_s=info["witness_s"],
+    )  # fmt: skip
+    info.update(figures)
     if node_available():
         vk_json = dep.vk(n)
         o_proof, o_public = out / f"ours_proof_{n}.json", out / f"ours_public_{n}.json"
-        formats.write_json(o_proof, formats.proof_to_json(best.proof))
+        formats.write_json(o_proof, formats.proof_to_json(proof))
         formats.write_json(o_public, formats.public_to_json(public))
         assert snarkjs_ok("plonk", "verify", vk_json, o_public, o_proof)
         s_proof, s_public = out / f"snarkjs_proof_{n}.json", out / f"snarkjs_public_{n}.json"
@@ -207,7 +172,7 @@ def test_batch_prove(benchmark, bench_out, jit_warmup_s, n):
             snarkjs_rounds_ms={k: round(v, 1) for k, v in anchor["rounds_ms"].items()},
             snarkjs_warmup_ms=round(anchor["warmup_ms"], 1),
             snarkjs_threads=anchor["threads"],
-            ratio_snarkjs_over_ours=round(anchor["total_ms"] / (ours_s * 1e3), 1),
+            ratio_snarkjs_over_ours=round(anchor["total_ms"] / info["ours_ms"], 1),
             snarkjs_trades_per_s=round(trades / (anchor["total_ms"] / 1e3), 3),
         )
     benchmark.extra_info.update(info)

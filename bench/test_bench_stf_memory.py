@@ -26,12 +26,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import random
 import time
 from pathlib import Path
 
-import numba
 import pytest
+
+from bench.batch_proving import dev_ptau, time_prove
 
 LARGE = os.environ.get("ZKPERP_BENCH_LARGE", "").strip() not in ("", "0")
 MAX_BENCH_POWER = 20 if LARGE else 19
@@ -117,18 +117,6 @@ def _make_db(path: Path, t: int, makers: int, takers: int):
     return genesis
 
 
-def _ptau(power: int, out: Path) -> Path:
-    from prover.ptau import write_dev_ptau
-
-    for k in range(power, 21):
-        for d in (out.parent / "batch_prove", out.parent / "plonk", out):
-            if (d / f"dev_pot{k}.ptau").is_file():
-                return d / f"dev_pot{k}.ptau"
-    path = out / f"dev_pot{power}.ptau"
-    write_dev_ptau(path, power, rng=random.Random(4000 + power))
-    return path
-
-
 @pytest.fixture(scope="module")
 def jit_warmup_s() -> float:
     from prover.plonk.prover import warm_up
@@ -140,9 +128,7 @@ def jit_warmup_s() -> float:
 def test_trade_batch_prove(benchmark, bench_out, jit_warmup_s, t, d, makers, takers):
     from circuits.stf_memory import TradeShape, build_trade_batch_circuit, trade_batch_witness
     from cli.batch_cmds import open_batch, public_inputs_of
-    from prover.plonk import verifier
     from prover.plonk.constraint_system import domain_power
-    from prover.plonk.prover import ROUND_NAMES, ProverContext, prove_with_timings
     from prover.plonk.setup import setup
     from prover.ptau import read_ptau
     from prover.zkey import read_zkey, write_zkey
@@ -182,34 +168,16 @@ def test_trade_batch_prove(benchmark, bench_out, jit_warmup_s, t, d, makers, tak
         pk = read_zkey(zkey)
         info["setup_s"] = "cached"
     else:
-        pk = setup(cs, read_ptau(_ptau(power, out)))
+        pk = setup(
+            cs, read_ptau(dev_ptau(power, out, (out.parent / "batch_prove", out.parent / "plonk")))
+        )
         write_zkey(pk, zkey)
         info["setup_s"] = round(time.perf_counter() - t0, 1)
-    t0 = time.perf_counter()
-    ctx = ProverContext.from_key(pk)
-    info["context_s"] = round(time.perf_counter() - t0, 3)
-    results = []
-
-    def run():
-        results.append(prove_with_timings(pk, witness, context=ctx))
-
-    benchmark.pedantic(run, rounds=ROUNDS.get(power, 1), iterations=1)
-    best = min(results, key=lambda r: r.timings["total_s"])
-    assert best.public_signals == public
-    assert verifier.verify(pk.vk, public, best.proof).valid
-    tm = best.timings
-    ours_s = tm["total_s"]
-    info.update(
-        threads=numba.get_num_threads(),
-        trades=trades,
-        jit_warmup_s=round(jit_warmup_s, 2),
-        ours_ms=round(ours_s * 1e3, 1),
-        ours_rounds_ms={
-            str(i): round(tm[f"{name}_s"] * 1e3, 1) for i, name in enumerate(ROUND_NAMES, 1)
-        },
-        trades_per_s=round(trades / ours_s, 2),
-        trades_per_s_with_witness=round(trades / (ours_s + info["witness_s"]), 2),
-    )
+    figures, proof = time_prove(
+        benchmark, pk, witness, public, rounds=ROUNDS.get(power, 1), trades=trades,
+        jit_warmup_s=jit_warmup_s, witness_s=info["witness_s"],
+    )  # fmt: skip
+    info.update(figures)
     benchmark.extra_info.update(info)
     RESULTS[f"prove_T{t}_D{d}"] = info
     _save(bench_out)
