@@ -209,6 +209,7 @@ __all__ = [
     "ORACLE_SLOTS",
     "build_batch_circuit",
     "build_batch_builder",
+    "default_units",
     "dummy_signature",
     "RECORD_LAYOUTS",
     "WORD_ENDS",
@@ -255,10 +256,17 @@ class BatchShape:
     account_depth: int = 8
     order_depth: int = 2
     n_markets: int = 3
+    n_units: int = 0  # distinct accounts a batch may touch (0: ``default_units(n_slots)``)
+
+    def __post_init__(self) -> None:
+        if self.n_units == 0 and isinstance(self.n_slots, int):
+            object.__setattr__(self, "n_units", default_units(self.n_slots))
 
     def validate(self) -> None:
         if not 1 <= self.n_slots <= 1 << 12:
             raise CircuitError(f"n_slots must be in 1..4096, got {self.n_slots}")
+        if not 1 <= self.n_units <= 2 * self.n_slots:
+            raise CircuitError(f"n_units must be in 1..{2 * self.n_slots}, got {self.n_units}")
         if not 1 <= self.account_depth <= 16:
             raise CircuitError("account_depth must be in 1..16 (4-ary levels)")
         if not 1 <= self.order_depth <= 8:
@@ -269,6 +277,17 @@ class BatchShape:
     @property
     def n_public(self) -> int:
         return 4 + SLOT_WORDS * self.n_slots
+
+    @property
+    def n_accesses(self) -> int:
+        """Rows of the account memory: the slots' two accesses each, to a power of two."""
+        return 1 << max(1, (2 * self.n_slots - 1).bit_length())
+
+
+def default_units(n_slots: int) -> int:
+    """The account units (distinct accounts, the insurance account's end-of-batch update
+    apart) of a batch of ``n_slots`` slots: T // 2 + 1, at least 2 (a trade touches two)."""
+    return max(2, n_slots // 2 + 1)
 
 
 @dataclass(frozen=True, eq=False)
