@@ -11,11 +11,45 @@ markets_hash, config_hash, insurance_dust, next_account, funding_time).
 
 Shape
 -----
-``BatchShape(n_slots, account_depth, order_depth, n_markets)``: one setup per shape (depths in
-4-ary levels). Every slot is *universal* (Loopring's design): it always performs
+``BatchShape(n_slots, account_depth, order_depth, n_markets, n_units)``: one setup per shape
+(depths in 4-ary levels; ``n_units``, default ``default_units(n_slots)`` = max(2, T // 2 + 1):
+the most distinct accounts a batch may touch, the insurance account's end-of-batch update
+apart; the sequencer cuts a batch before it touches more, ``rollup.batch.accessed_accounts``).
 
-- the update of account A (leaf and path, old and new) and then of account B (from the
-  intermediate root), each with one order-slot update under it;
+Accounts: loaded and stored once per batch
+------------------------------------------
+No slot hashes an account leaf or walks an account path. Every account a batch touches is
+loaded and stored ONCE through offline memory checking (``circuits.gadgets.account_memory``:
+Blum et al., FOCS 1991; Ben-Sasson et al., "SNARKs for C", CRYPTO 2013, section 2.3): slot i
+records two accesses in the memory's log, A (access 2i) and B (2i + 1), each giving the
+account's fields before it (key, L1 address; nonce, collateral, orders root, sizes, funding) and
+taking the fields after it. After the last slot the memory sorts the log by (account, slot)
+with a Beneš network, checks that each account's accesses chain (each before-state is the
+previous after-state), and runs one 4-ary Merkle update per distinct account (``n_units``
+units, under a cache of the top levels) from ``accounts_root`` of the old root; account 0's
+insurance update then runs on the resulting root with its own path. Which accesses are enabled
+(``slot<i>/accounts``):
+
+- A: when the slot writes it (a deposit, a signed request or order, an executed forced
+  withdrawal, a deleverage), or reads it to prove a refusal: a refused deposit reads the key's
+  account unless the tree is full; a refused forced withdrawal the named account unless it does
+  not exist. Existence is ``index < next_account`` (accounts are created in index order and
+  never removed), so a missing account needs no read. An executed deposit at ``index =
+  next_account`` creates the account (the memory's ``is_new``: its leaf must be empty and its
+  first fields the empty account's; its key and L1 address are the deposit's).
+- B: when the slot writes it (trade, transfer, liquidate, deleverage).
+
+A disabled access (NoOp, ticks, B of one-account types) reads and writes nothing and its fields
+are free: every rule that reads them is gated by the type flags. An enabled access that creates
+nothing opens an existing account (the memory needs its leaf's preimage), which replaces the
+per-slot "account exists" checks. A refusal reads A and writes it back unchanged.
+
+Slots
+-----
+Every slot is *universal* (Loopring's design): it always performs
+
+- the accesses of accounts A and B (above), each with one order-slot update under it (the
+  order tree's path, in the account's ``orders_root`` field);
 - two EdDSA-Poseidon verification units: unit a verifies A's message (an order, a withdrawal
   or a transfer: one P2 over type-selected packed words, spec section 5) or an oracle's
   price message (P1 of the oracle word under a whitelisted key), unit b B's maker order or a
@@ -65,10 +99,9 @@ What each type proves, beyond the paths, the leaf hashes and the pubdata words:
 - FundingTick (``perp.funding_tick``): funding_time < timestamp <= the batch timestamp, each
   |new - old| 10^12 <= max_funding_rate price elapsed (at the running prices); the indices,
   ``funding_time`` and the funding hash become running values: later slots settle at the new
-  indices and write leaves with the new hash, account 0's end-of-batch update uses the final
-  ones, and the root's funding_time and markets_hash reflect them. The new hash P4(indices)
-  costs no hash of its own: the tick writes no account, so A's new-sizes P4 hashes the new
-  indices instead. The record's indices are 8-byte two's complement words (proven).
+  indices and write them into the accounts' funding fields, account 0's end-of-batch update
+  uses the final ones, and the root's funding_time and markets_hash reflect them. The record's
+  indices are 8-byte two's complement words (proven).
 - OraclePriceTick (``perp_oracle``'s rules, spread over a run of slots: ``oracle_run`` and
   ``close_oracle_run``): price_time <= timestamp <= now, 1 <= price <= max_price; each
   signature of a whitelisted key (the 8 key slots opened once per batch from
@@ -100,21 +133,21 @@ the close reads it: the continuation slots are NoOps). The sequencer must leave 
 slots right after such a tick (``rollup.proving.slots_needed``); ``batch_witness`` names the
 problem when a batch does not.
 
-Empty leaves. An account's old fields are constrained to zero (orders root: the empty orders
-root) when its ``empty`` flag is set, and then its old leaf is 0; a non-empty claim needs a P5
-preimage of the leaf. So a new account (a Deposit at ``next_account`` to an empty leaf) is
-"settle and credit an all-zero account" plus its key and L1 address, with no selects.
+Empty leaves. A created account's fields before its deposit are the empty account's (zeros,
+the empty orders root: the memory checks them), so a new account is "settle and credit an
+all-zero account" plus its key and L1 address.
 
 Batch level. Market parameters, prices and funding indices are opened once per batch from
 ``markets_hash``, ``exchange_id``, the oracle quorum and validity from ``config_hash`` (whose
 depths are the shape's constants), the 8 oracle keys from its ``oracle_keys_hash`` (P16).
-Prices, price times, funding indices, ``funding_time`` and the funding hash P4(indices) are
-running values through the slots; ``markets_hash`` is recomputed from them at the end. The
-insurance (spec section 4): fees, trade dust, liquidation penalties and settlement dust of
-every slot go into one batch-level sum (``pending``, 2^-32 quanta); at the end account 0 is
-settled and updated once: total = pending + insurance_dust + its dust, collateral += total >>
-32, insurance_dust = total mod 2^32 (``State.end_batch``). Values committed in the old root
-are trusted to be in their bounds (every write range-checks what it writes).
+Prices, price times, funding indices and ``funding_time`` are running values through the slots
+(a written account's funding fields are the running indices: a funding tick mid-batch is settled
+by later slots at the new indices); ``markets_hash`` is recomputed from them at the end. The
+insurance (spec section 4): fees, trade dust, liquidation penalties and settlement dust of every
+slot go into one batch-level sum (``pending``, 2^-32 quanta); at the end account 0 is settled
+and updated once: total = pending + insurance_dust + its dust, collateral += total >> 32,
+insurance_dust = total mod 2^32 (``State.end_batch``). Values committed in the old root are
+trusted to be in their bounds (every write range-checks what it writes).
 
 Public inputs and the pubdata binding
 -------------------------------------
@@ -140,22 +173,26 @@ words) 1,359, ``perp.deleverage`` 1,090, running values ~40; the deposit key che
 (205,271 gates for 2 slots), with the insurance update of account 0 (20,128), the market
 openings (9,038) and the closing markets hash (9,028), the oracle keys (4,688).
 
-Gate labels: ``slot<i>/<part>``: ``type``, ``acct_a``/``acct_b`` (``leaf``: the sub-hashes and
-P5; ``path``: the 4-ary update; ``root``: the old root check, where a wrong old leaf or sibling
-fails; ``empty``: the zero fields of an empty account), ``orders_a``/``orders_b`` (``replay``,
-``overfill``, ``root``), ``msg_a``/``msg_b``, ``sig_a``/``sig_b`` (a forged signature fails at
-``eddsa/check``), ``limit_a``/``limit_b``, ``fee_a``/``fee_b``, ``expiry_a``/``expiry_b``,
-``settle_a``/``settle_b``, ``cash``, ``position_a``/``position_b``, ``margin_a``/``margin_b``,
-``funding`` (``funding/funding_tick/<rule>``), ``oracle`` (``oracle/<rule>``: tick, slots,
-order<j>, fresh<j>, price<j>, median<j>), ``oracle_close`` (quorum, median), ``liquidate``
-(``liquidate/liquidation/<rule>``), ``deleverage`` (``deleverage/deleverage/<rule>``),
-``running``, ``rules`` (accounts exist, distinct, deposit key and index, nonce, L1 address),
-``refusal`` (a refused L1 request without a proven reason), ``leaf_a``/``leaf_b`` (the new
-leaf), ``pubdata`` (``pubdata/word<j>``: a wrong public-input word fails there;
-``pubdata/key/small_order``: a small-order deposit key), ``next_account``; batch level:
-``batch/old_root``, ``batch/config``, ``batch/oracle_keys``, ``batch/markets``,
-``batch/funding_hash``, ``batch/oracle_close``, ``batch/insurance`` (account 0's update),
-``batch/markets_end``, ``batch/new_root`` (a wrong new root fails here).
+Gate labels: ``slot<i>/<part>``: ``type``, ``accounts`` (which accesses are enabled, whether A
+is created or missing), ``acct_a``/``acct_b`` (the accesses), ``orders_a``/``orders_b``
+(``replay``, ``overfill``, ``root``), ``msg_a``/``msg_b``, ``sig_a``/``sig_b`` (a forged
+signature fails at ``eddsa/check``), ``limit_a``/``limit_b``, ``fee_a``/``fee_b``,
+``expiry_a``/``expiry_b``, ``settle_a``/``settle_b``, ``cash``, ``position_a``/``position_b``,
+``margin_a``/``margin_b``, ``funding`` (``funding/funding_tick/<rule>``), ``oracle``
+(``oracle/<rule>``: tick, slots, order<j>, fresh<j>, price<j>, median<j>), ``oracle_close``
+(quorum, median), ``liquidate`` (``liquidate/liquidation/<rule>``), ``deleverage``
+(``deleverage/deleverage/<rule>``), ``running``, ``rules`` (distinct accounts, a deposit's key,
+a new account's key and L1 address, the L1 address paid), ``refusal`` (a refused L1 request
+without a proven reason), ``write_a``/``write_b`` (the fields written back: nonce, collateral,
+orders root, sizes, funding at the running indices), ``pubdata`` (``pubdata/word<j>``: a wrong
+public-input word fails there; ``pubdata/key/small_order``: a small-order deposit key),
+``next_account``; batch level: ``batch/old_root``, ``batch/config``, ``batch/oracle_keys``,
+``batch/markets``, ``account_memory/...`` (``log``, ``sort``, ``chain`` (``chain/before``: an
+access that does not start from the account's previous state), ``compact``
+(``compact/overflow``: more distinct accounts than units), ``units`` (``.../old_root`` or
+``top``: a leaf that is not the tree's), ``top/old``, ``top/new``), ``batch/oracle_close``,
+``batch/insurance`` (account 0's update), ``batch/markets_end``, ``batch/new_root`` (a wrong new
+root fails here).
 """
 
 from __future__ import annotations
@@ -164,7 +201,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from circuits.builder import LC, CircuitBuilder, CircuitError, CompiledCircuit, Operand, as_lc
+from circuits.builder import LC, CircuitBuilder, CircuitError, CompiledCircuit, Operand, Var, as_lc
 from circuits.gadgets import babyjubjub as bj
 from circuits.gadgets import babyjubjub_circuit as bjc
 from circuits.gadgets import bits, eddsa, perp
@@ -173,6 +210,7 @@ from circuits.gadgets import fixedpoint as fp
 from circuits.gadgets import merkle_circuit as mc
 from circuits.gadgets import perp_oracle as po
 from circuits.gadgets import poseidon_circuit as pc
+from circuits.gadgets.account_memory import AccountMemory, spec2_leaf
 from circuits.gadgets.merkle import quad_empty_hashes
 from circuits.stf.records import (
     RECORD_LAYOUTS,
@@ -237,6 +275,7 @@ TYPES = (
     "deleverage",
 )
 ORACLE_SLOTS = 2  # oracle signatures a tick slot verifies (the slot's two EdDSA units)
+MEMORY_NAME = "mem"  # the account memory's input names: mem.<k>.static, mem.unit<u>.siblings
 
 
 @lru_cache(maxsize=1)
@@ -369,8 +408,6 @@ class _Batch:
             self.max_pos = [f[6] for f in self.markets]
             self.max_price = [f[7] for f in self.markets]
             self.unit_risks()
-        with b.scope("batch/funding_hash"):
-            self.funding_hash = pc.hash_var(b, self.index + [0] * (MAX_MARKETS - self.n))
 
     def unit_risks(self) -> None:
         """The risk of one synthetic quantum at the current prices (maintenance, initial)."""
@@ -389,39 +426,42 @@ class _Batch:
             return pc.poseidon(b, leaves + [0] * (MAX_MARKETS - self.n))
 
     # accounts
-    def account(self, p: str, tag: str, *, index_bits=None) -> dict:
-        """The witness of one account access and its old leaf: fields, sub-hashes, emptiness
-        (an empty account's fields are zero), path bits and siblings."""
-        b, s = self.b, self.shape
-        ad = s.account_depth
-        acc = {
-            "static": b.private_inputs(f"{p}{tag}_static", 4),
-            "coll": b.private_input(f"{p}{tag}_collateral"),
-            "oroot": b.private_input(f"{p}{tag}_orders_root"),
-            "sizes": b.private_inputs(f"{p}{tag}_sizes", MAX_MARKETS),
-            "funding": b.private_inputs(f"{p}{tag}_funding", MAX_MARKETS),
-            "sibs": _chunks(b.private_inputs(f"{p}{tag}_sibs", 3 * ad), 3),
+    def slot_account(self, p: str, tag: str, enabled: LC, is_new: LC, index: Var) -> dict:
+        """One access of the account memory (``mem.access``): the account's fields before it
+        (static: key x, y, L1 address; dynamic: nonce, collateral, orders root, sizes,
+        funding), proven by the memory when ``enabled``, free otherwise."""
+        acc = self.mem.access(enabled, index=index, is_new=is_new)
+        d = acc.before
+        return {
+            "access": acc,
+            "index": as_lc(index),
+            "static": [*acc.static, d[0]],  # key x, key y, L1 address, nonce
+            "coll": d[1],
+            "oroot": d[2],
+            "sizes": list(d[3 : 3 + MAX_MARKETS]),
+            "funding": list(d[3 + MAX_MARKETS :]),
         }
-        if index_bits is None:
-            acc["bits"] = b.private_inputs(f"{p}{tag}_bits", 2 * ad)
-            acc["empty"] = _flag(b, f"{p}{tag}_empty")
-            with b.scope("bits"):
-                acc["index"] = b.materialize(mc.quad_digit_bits(b, acc["bits"]))
-            with b.scope("empty"):
-                e = acc["empty"]
-                for f in [*acc["static"], acc["coll"], *acc["sizes"], *acc["funding"]]:
-                    b.assert_mul(e, f, 0)
-                b.assert_mul(e, acc["oroot"] - self.empty_orders_root, 0)
-        else:
-            acc["bits"] = index_bits
-            acc["empty"] = as_lc(0)
-            acc["index"] = mc.from_bits_lc(index_bits)
+
+    def insurance_account(self) -> dict:
+        """Account 0's old leaf and path for its end-of-batch update (outside the memory)."""
+        b, ad = self.b, self.shape.account_depth
+        p = "ins/acct"
+        acc = {
+            "static": b.private_inputs(f"{p}_static", 4),
+            "coll": b.private_input(f"{p}_collateral"),
+            "oroot": b.private_input(f"{p}_orders_root"),
+            "sizes": b.private_inputs(f"{p}_sizes", MAX_MARKETS),
+            "funding": b.private_inputs(f"{p}_funding", MAX_MARKETS),
+            "sibs": _chunks(b.private_inputs(f"{p}_sibs", 3 * ad), 3),
+            "bits": [0] * (2 * ad),
+        }
         with b.scope("leaf"):
             acc["static_h"] = pc.hash_var(b, acc["static"])
             acc["sizes_h"] = pc.hash_var(b, acc["sizes"])
             fund_h = pc.hash_var(b, acc["funding"])
-            h = pc.hash_var(b, [acc["static_h"], acc["coll"], acc["oroot"], acc["sizes_h"], fund_h])
-            acc["leaf_old"] = h if index_bits is not None else b.mul(1 - acc["empty"], h)
+            acc["leaf_old"] = pc.hash_var(
+                b, [acc["static_h"], acc["coll"], acc["oroot"], acc["sizes_h"], fund_h]
+            )
         return acc
 
     def settle(self, acc: dict) -> tuple[LC, LC]:
@@ -553,10 +593,10 @@ class _Batch:
             ratio = _sign_bit(b, b.materialize(x), 240)
         return b.or_(ok1, b.mul(reduce, ratio)), ok1
 
-    def build_slot(self, i: int, root: LC, next_account: LC) -> tuple[LC, LC, LC]:
-        """One universal slot: returns (new accounts root, new next_account, insurance
-        delta in 2^-32 quanta); updates the running prices, price times, funding indices,
-        funding time and funding hash."""
+    def build_slot(self, i: int, next_account: LC) -> tuple[LC, LC]:
+        """One universal slot: returns (new next_account, insurance delta in 2^-32 quanta);
+        records its two account accesses in the memory and updates the running prices, price
+        times, funding indices and funding time."""
         b, n = self.b, self.n
         p = f"s{i}/"
         with b.scope(f"slot{i}"):
@@ -568,7 +608,7 @@ class _Batch:
                 b.assert_zero(b.mul(cont, 1 - self.oc["open"]))
                 is_dep, is_trade, is_wd = fl["deposit"], fl["trade"], fl["withdrawal"]
                 is_tr, is_fw = fl["transfer"], fl["forced"]
-                is_fund, is_orc = fl["funding"], fl["oracle"]
+                is_orc = fl["oracle"]
                 is_liq, is_dlv = fl["liquidate"], fl["deleverage"]
                 fills = is_trade + is_liq + is_dlv  # a fill between A and B at (size, price)
                 e = b.private_inputs(f"{p}market", n)
@@ -595,24 +635,41 @@ class _Batch:
                 writes_a = b.materialize(dep_x + signs_a + fw_x + is_dlv)
                 writes_b = b.materialize(is_trade + is_tr + is_liq + is_dlv)
                 osl = [self.oracle_slot(p, j) for j in range(ORACLE_SLOTS)]
+            with b.scope("accounts"):
+                # which accounts the slot loads from the memory (``rollup.batch.
+                # accessed_accounts``): A and B where written; a refused deposit reads the key's
+                # account unless the tree is full, a refused forced withdrawal the named one
+                # unless it does not exist (index >= next_account: accounts are created in
+                # index order and never removed)
+                ia = b.private_input(f"{p}a_index")
+                ib = b.private_input(f"{p}b_index")
+                full = b.is_equal(next_account, 1 << (2 * self.shape.account_depth))
+                bits.range_check(b, ia, 32)
+                missing = bits.less_or_equal(b, next_account, ia, 33)
+                dep_r, fw_r = is_dep - dep_x, is_fw - fw_x
+                reads_a = b.mul(dep_r, 1 - full) + b.mul(fw_r, 1 - missing)
+                en_a = b.materialize(writes_a + reads_a)
+                # a deposit at next_account creates the account (its leaf must be empty)
+                new_acct = b.mul(dep_x, b.is_equal(ia, next_account))
             if i:
                 with b.scope("oracle_close"):
                     self.close_oracle_run(self.oc["open"] - cont)
                 with b.scope("prices"):
                     self.unit_risks()
             with b.scope("acct_a"):
-                a = self.account(p, "a")
+                a = self.slot_account(p, "a", en_a, new_acct, ia)
             with b.scope("acct_b"):
-                acc_b = self.account(p, "b")
-            new_acct = b.mul(dep_x, a["empty"])
+                acc_b = self.slot_account(p, "b", writes_b, as_lc(0), ib)
+            self.missing_a = missing
             with b.scope("rules"):
-                # accounts that must exist; two-account types between two distinct ones
-                b.assert_zero(b.mul(b.materialize(signs_a + fw_x + is_dlv), a["empty"]))
-                b.assert_zero(b.mul(writes_b, acc_b["empty"]))
+                # an enabled access that creates nothing opens an existing account (the
+                # memory proves its leaf); two-account types between two distinct ones
                 d = b.materialize(a["index"] - acc_b["index"])
                 b.assert_nonzero(b.select(writes_b, d, 1))
-                # a new account opens at next_account; an existing one holds the deposit's key
-                b.assert_zero(b.mul(new_acct, b.materialize(a["index"] - next_account)))
+                # a new account holds the deposit's key and L1 address; an existing one must
+                # hold the deposit's key
+                for f, v in zip(a["static"][:3], (dep_pk[0], dep_pk[1], l1)):
+                    b.assert_zero(b.mul(new_acct, b.materialize(f - v)))
                 old_key = dep_x - new_acct
                 b.assert_zero(b.mul(old_key, b.materialize(a["static"][0] - dep_pk[0])))
                 b.assert_zero(b.mul(old_key, b.materialize(a["static"][1] - dep_pk[1])))
@@ -700,7 +757,6 @@ class _Batch:
                 settled.append(c_set)
             self.c_set_a = settled[0]
             self.tick_rules(p, e, fl, a, acc_b, settled, side, size, price, fee, tick_time)
-            cur_root = root
             for tag, acc, cash, delta, sd, o, c_set in zip(
                 "ab", accs, (cash_a, cash_b), (delta_a, -delta_a), sides, orders, settled
             ):
@@ -738,35 +794,21 @@ class _Batch:
                         b.assert_zero(b.mul(is_trade, 1 - ok))
                 if tag == "a":
                     with b.scope("refusal"):
-                        self.refusals(
-                            fl, executed, dep_x, fw_x, a, next_account, amount, dep_pk, l1
-                        )
-                with b.scope(f"leaf_{tag}"):
+                        self.refusals(fl, executed, dep_x, fw_x, a, full, amount, dep_pk, l1)
+                with b.scope(f"write_{tag}"):
+                    # the fields after the slot: funding settled at the running indices
+                    nonce = acc["static"][3]
                     if tag == "a":
-                        st = acc["static"]
-                        nonce = b.materialize(st[3] + is_wd + is_tr)
+                        nonce = b.materialize(nonce + is_wd + is_tr)
                         bits.range_check(b, nonce, 32)
-                        static_new = [
-                            st[0] + b.mul(new_acct, dep_pk[0]),
-                            st[1] + b.mul(new_acct, dep_pk[1]),
-                            st[2] + b.mul(new_acct, l1),
-                            nonce,
+                    funding = [*self.index, *([0] * (MAX_MARKETS - n))]
+                    after = [nonce, c_new, o["new_root"], *s_new, *acc["sizes"][n:], *funding]
+                    if tag == "a":  # a refusal reads A and writes nothing
+                        before = acc["access"].before
+                        after = [
+                            b.materialize(b.select(writes, x, y)) for x, y in zip(after, before)
                         ]
-                        static_h = pc.hash_var(b, static_new)
-                        # a funding tick writes no account: this P4 hashes its new indices
-                        sizes = [b.select(is_fund, g, s) for g, s in zip(self.new_index, s_new)]
-                        sizes += [b.mul(1 - is_fund, s) for s in acc["sizes"][n:]]
-                    else:
-                        static_h = acc["static_h"]
-                        sizes = [*s_new, *acc["sizes"][n:]]
-                    sizes_h = pc.hash_var(b, sizes)
-                    leaf_new = pc.hash_var(
-                        b, [static_h, c_new, o["new_root"], sizes_h, self.funding_hash]
-                    )
-                    if tag == "a":
-                        next_fh = b.select(is_fund, sizes_h, self.funding_hash)
-                with b.scope(f"acct_{tag}"):
-                    cur_root = self.write(acc, cur_root, leaf_new, writes, tag)
+                    self.mem.write(acc["access"], after)
             with b.scope("pubdata"):
                 values = {
                     "executed": executed,
@@ -803,8 +845,8 @@ class _Batch:
             with b.scope("next_account"):
                 next_account = b.materialize(next_account + new_acct)
             with b.scope("running"):
-                self.advance(e, fl, price, tick_time, next_fh)
-        return cur_root, next_account, insurance
+                self.advance(e, fl, price, tick_time)
+        return next_account, insurance
 
     def oracle_run(self, is_orc, cont, e, price, tick_time, osl) -> None:
         """An oracle tick's rules (``perp_oracle.oracle_rules``, spread over a run of slots):
@@ -959,9 +1001,9 @@ class _Batch:
                 enabled=fl["deleverage"],
             )
 
-    def advance(self, e, fl, price, tick_time, next_fh) -> None:
+    def advance(self, e, fl, price, tick_time) -> None:
         """The running market values after the slot: an oracle tick sets its market's price
-        and price time, a funding tick the indices, the funding time and the funding hash."""
+        and price time, a funding tick the indices and the funding time."""
         b = self.b
         is_orc, is_fund = fl["oracle"], fl["funding"]
         for m in range(self.n):
@@ -970,7 +1012,6 @@ class _Batch:
             self.ptime[m] = b.materialize(self.ptime[m] + b.mul(upd, tick_time - self.ptime[m]))
             self.index[m] = b.materialize(b.select(is_fund, self.new_index[m], self.index[m]))
         self.funding_time = b.materialize(b.select(is_fund, tick_time, self.funding_time))
-        self.funding_hash = b.materialize(next_fh)
 
     def pubdata(self, i, fl, values: dict, executed: LC) -> None:
         """The slot's 3 public-input words: sum over types of flag * the type's words."""
@@ -994,7 +1035,7 @@ class _Batch:
                 )
                 b.assert_equal(word, self.pub_words[i][j])
 
-    def refusals(self, fl, executed, dep_x, fw_x, a, next_account, amount, dep_pk, l1) -> None:
+    def refusals(self, fl, executed, dep_x, fw_x, a, full, amount, dep_pk, l1) -> None:
         """A refused L1 request must have a reason the circuit proves (rollup.state's
         outcomes). A deposit: the accounts tree is full (next_account = 4^depth), or A is an
         account holding the deposit's key whose balance would leave its bound (collateral
@@ -1006,7 +1047,6 @@ class _Batch:
         b = self.b
         dep_r = fl["deposit"] - dep_x
         fw_r = fl["forced"] - fw_x
-        full = b.is_equal(next_account, 1 << (2 * self.shape.account_depth))
         key_ok = b.and_(
             b.is_equal(a["static"][0], dep_pk[0]), b.is_equal(a["static"][1], dep_pk[1])
         )
@@ -1014,7 +1054,7 @@ class _Batch:
         dep_reason = b.or_(full, b.and_(key_ok, over))
         b.assert_zero(b.mul(dep_r, 1 - dep_reason))
         other_l1 = 1 - b.is_equal(l1, a["static"][2])
-        fw_reason = b.or_(a["empty"], b.or_(other_l1, 1 - self.initial_a))
+        fw_reason = b.or_(self.missing_a, b.or_(other_l1, 1 - self.initial_a))
         b.assert_zero(b.mul(fw_r, 1 - fw_reason))
 
     def packed_key(self, pk: Sequence[LC], is_dep: LC) -> list[LC]:
@@ -1053,17 +1093,18 @@ class _Batch:
     def insurance_update(self, root: LC, pending: LC) -> tuple[LC, LC]:
         """Account 0's one update of the batch (State.end_batch): returns (accounts root,
         new insurance_dust)."""
-        b, ad = self.b, self.shape.account_depth
+        b, n = self.b, self.n
         with b.scope("batch/insurance"):
-            acc = self.account("ins/", "acct", index_bits=[0] * (2 * ad))
+            acc = self.insurance_account()
             c_set, dust = self.settle(acc)
             total = b.materialize(pending + self.dust0 + dust)
             lo, hi = bits.split(b, total, [DUST_BITS, 96])
             c_new = b.materialize(c_set + hi)
             bits.signed_range_check(b, c_new, 64)
             _not_min(b, c_new, 1)
+            funding_hash = pc.hash_var(b, self.index + [0] * (MAX_MARKETS - n))
             leaf_new = pc.hash_var(
-                b, [acc["static_h"], c_new, acc["oroot"], acc["sizes_h"], self.funding_hash]
+                b, [acc["static_h"], c_new, acc["oroot"], acc["sizes_h"], funding_hash]
             )
             new_root = self.write(acc, root, leaf_new, as_lc(1), "ins")
         return new_root, lo
@@ -1071,16 +1112,24 @@ class _Batch:
     def build(self) -> None:
         b, s = self.b, self.shape
         self.open_state()
-        root = as_lc(self.accounts_root0)
+        self.mem = AccountMemory(
+            b,
+            n_accesses=s.n_accesses,
+            n_units=s.n_units,
+            depth=s.account_depth,
+            leaf=spec2_leaf(s.order_depth),
+            name=MEMORY_NAME,
+        )
         next_account = as_lc(self.next_account0)
         pending = as_lc(0)
         zero = as_lc(0)
         self.oc = {k: zero for k in ("open", "count", "le", "ge", "price", "time", "market")}
         self.oc["last"] = as_lc(-1)
         for i in range(s.n_slots):
-            root, next_account, ins = self.build_slot(i, root, next_account)
+            next_account, ins = self.build_slot(i, next_account)
             with b.scope(f"slot{i}/insurance"):
                 pending = b.materialize(pending + ins)
+        root = self.mem.finish(self.accounts_root0)
         with b.scope("batch/oracle_close"):
             self.close_oracle_run(self.oc["open"])
         root, dust = self.insurance_update(root, pending)

@@ -17,29 +17,40 @@ A batch is what issue E proves and issue F's contract accepts:
   batch consumes; the contract pops exactly these.
 
 Padding: with ``shapes`` (circuit sizes in transaction slots, issue E picks them) a batch of n
-transactions is padded to the smallest shape >= n; the largest shape is the most a batch holds.
+slots that touches k distinct accounts is padded to the smallest shape T with T >= n and
+``default_units(T)`` >= k (``circuits.state_transition``: the batch circuit loads and stores each
+account a batch touches once, in one of its account units; ``accessed_accounts`` says which
+accounts a transaction touches; the insurance account's end-of-batch update is apart). The
+largest shape T_max is the most a batch holds: T_max slots and ``default_units(T_max)``
+accounts. Without padding a batch is n slots, or more (NoOps) when n slots lack the units.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
-from rollup.errors import ConfigError, MalformedTransactionError
+from circuits.gadgets import babyjubjub as bj
+from rollup.errors import ConfigError, MalformedTransactionError, UnknownAccountError
 from rollup.orderbook import CancelOrder, PlaceOrder
 from rollup.types import (
     Deleverage,
     Deposit,
+    DepositRecord,
     ForcedWithdrawal,
     FundingTick,
     Liquidate,
     OraclePriceTick,
     Record,
+    Trade,
     Transaction,
     Transfer,
     Withdrawal,
     check_int,
 )
+
+if TYPE_CHECKING:
+    from rollup.state import State
 
 __all__ = [
     "Batch",
@@ -47,6 +58,8 @@ __all__ = [
     "MAX_BATCH_SLOTS",
     "ORACLE_SIGNATURES_PER_SLOT",
     "Request",
+    "accessed_accounts",
+    "batch_units",
     "check_shapes",
     "padded_size",
     "slots_needed",
@@ -147,12 +160,80 @@ def check_shapes(shapes: object) -> tuple[int, ...]:
     return tuple(sorted(out))
 
 
-def padded_size(n_txs: int, shapes: tuple[int, ...], pad: bool) -> int:
-    """The slots of a batch of ``n_txs`` transactions: the smallest shape that holds them
-    (``pad``), or ``n_txs`` itself."""
+def batch_units(n_slots: int) -> int:
+    """The distinct accounts a batch of ``n_slots`` slots may touch
+    (``circuits.state_transition.default_units``)."""
+    from circuits.state_transition import default_units  # lazy: the circuit modules are heavy
+
+    return default_units(n_slots)
+
+
+def padded_size(n_slots: int, shapes: tuple[int, ...], pad: bool, n_accounts: int = 0) -> int:
+    """The slots of a batch of ``n_slots`` slots touching ``n_accounts`` distinct accounts
+    (``accessed_accounts``): the smallest shape with n_slots or more slots and n_accounts or
+    more units (``pad``); or (no padding) ``n_slots`` itself, or the fewest slots >= n_slots
+    whose units hold n_accounts."""
     if not pad:
-        return n_txs
+        size = n_slots
+        while batch_units(size) < n_accounts:
+            size += 1
+        return size
     for s in shapes:
-        if s >= n_txs:
+        if s >= n_slots and batch_units(s) >= n_accounts:
             return s
-    raise ConfigError(f"{n_txs} transactions exceed the largest batch shape {shapes[-1]}")
+    raise ConfigError(
+        f"{n_slots} slots touching {n_accounts} accounts exceed the largest batch shape "
+        f"{shapes[-1]} ({batch_units(shapes[-1])} accounts)"
+    )
+
+
+def accessed_accounts(tx: object, record: Record | None, state: State) -> tuple[int, ...]:
+    """The accounts a transaction's batch slot touches, its access A first, then B (the batch
+    circuit loads and stores each through an account unit, ``circuits.gadgets.account_memory``):
+
+    - ``Deposit``: executed: the credited account (``record.account``, new or existing);
+      refused: the account holding the deposit's key if there is one, else none (the key does
+      not unpack, has small order, or the tree is full);
+    - ``Withdrawal``: the account; ``Transfer``: sender, recipient; ``Trade``: the taker's
+      account, the maker's; ``Liquidate``: the liquidator order's account, the liquidated;
+      ``Deleverage``: the deleveraged, the deleverager;
+    - ``ForcedWithdrawal``: the account, if it exists (a refused one may name none);
+    - ``FundingTick``, ``OraclePriceTick``, a NoOp (``None``): none.
+
+    ``tx`` may be an ``L1Request`` (its ``tx`` is used); ``record`` is the transaction's record
+    (``State.apply``'s receipt; read for deposits only); ``state`` the state before or after
+    the transaction (a refused L1 request changes nothing, and an account's key never moves).
+    The insurance account's end-of-batch update (``State.end_batch``) is not a slot's access.
+    """
+    if isinstance(tx, L1Request):
+        tx = tx.tx
+    if tx is None or isinstance(tx, FundingTick | OraclePriceTick):
+        return ()
+    if isinstance(tx, Trade):
+        return (tx.taker.order.account, tx.maker.order.account)
+    if isinstance(tx, Liquidate):
+        return (tx.liquidator.order.account, tx.liquidated)
+    if isinstance(tx, Deleverage):
+        return (tx.deleveraged, tx.deleverager)
+    if isinstance(tx, Transfer):
+        return (tx.sender, tx.recipient)
+    if isinstance(tx, Withdrawal):
+        return (tx.account,)
+    if isinstance(tx, ForcedWithdrawal):
+        try:
+            state.account(tx.account)
+        except UnknownAccountError:
+            return ()
+        return (tx.account,)
+    if isinstance(tx, Deposit):
+        if not isinstance(record, DepositRecord):
+            raise MalformedTransactionError("a deposit's accounts need its DepositRecord")
+        if record.executed:
+            return (record.account,)
+        try:
+            point = bj.unpack_point(tx.pubkey)
+        except (bj.BabyJubJubError, TypeError, ValueError):
+            return ()
+        index = state.account_index(point)
+        return () if index is None else (index,)
+    raise MalformedTransactionError(f"not a transaction: {type(tx).__name__}")

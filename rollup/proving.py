@@ -3,20 +3,25 @@
 
 ``batch_witness(state_before, batch, shape)`` replays the batch's transactions on a snapshot of
 ``rollup.state.State`` at the batch's timestamp and records, slot by slot, what the circuit
-reads: the old leaf parts and 4-ary Merkle paths of the two accounts (B's path taken in the
-tree after A's update), the order slots under them, the orders and signatures; then the
-insurance account's update (``State.end_batch``). It checks the replay against the batch (the
-records, the post root) and solves the circuit: a batch that breaks a rule raises
-``UnsatisfiedGate`` naming the gate. ``batch_inputs`` is the same on a list of transactions
-(tests).
+reads: the indices of the two accounts and the order slots under them, the orders and
+signatures, and the slot's two account accesses (``rollup.batch.accessed_accounts``: which are
+enabled, each account's fields after the slot, a read for a refusal, the key and L1 address of
+an account a deposit creates). The access log then runs through ``native_account_memory`` on
+the accounts tree before the batch (``State.accounts_tree``): every access's before-state, one
+Merkle update per distinct account (their siblings and the top cache's nodes), which must end at
+the state's accounts root; then the insurance account's update (``State.end_batch``). It checks
+the replay against the batch (the records, the post root) and solves the circuit: a batch that
+breaks a rule raises ``UnsatisfiedGate`` naming the gate, one that touches more distinct
+accounts than the shape's units a ``CircuitError`` saying so. ``batch_inputs`` is the same on a
+list of transactions (tests).
 
-Slots that do not use B (NoOp, Deposit, Withdrawal, ForcedWithdrawal, FundingTick,
-OraclePriceTick) take B = A (its leaf and path after A's write, nothing written); the ticks
-read account 0. An account whose order the slot does not fill (both outside trades, the
-liquidated account, both sides of a deleverage) gives its order storage slot 0's content with
-a zero fill, which passes every order check (see the circuit's docstring); a unit that signs
-nothing carries the dummy signature. Liquidate: A is the liquidator (its signed order in
-unit a), B the liquidated account; Deleverage: A the deleveraged account, B the deleverager.
+A disabled access (NoOp, ticks, B of one-account types, a refused request's missing account)
+carries the empty account's fields and an empty order slot, which pass the slot's order checks.
+An account whose order the slot does not fill (both outside trades, the liquidated account,
+both sides of a deleverage) gives its order storage slot 0's content with a zero fill, which
+passes every order check (see the circuit's docstring); a unit that signs nothing carries the
+dummy signature. Liquidate: A is the liquidator (its signed order in unit a), B the liquidated
+account; Deleverage: A the deleveraged account, B the deleverager.
 
 An oracle tick with k > 2 signatures takes ``slots_needed(tx)`` = 1 + ceil((k - 2) / 2)
 slots: its record (signatures 1, 2), then NoOp records continuing it (signatures 3, 4, ...).
@@ -28,17 +33,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-from circuits.builder import CircuitError
+from circuits.builder import CircuitBuilder, CircuitError
 from circuits.gadgets import babyjubjub as bj
-from circuits.gadgets.merkle import quad_empty_hashes, quad_path_nodes
+from circuits.gadgets.account_memory import (
+    AccountMemory,
+    AccountMemoryError,
+    NativeAccess,
+    native_account_memory,
+    spec2_leaf,
+)
+from circuits.gadgets.merkle import quad_empty_hashes
 from circuits.state_transition import (
+    MEMORY_NAME,
     ORACLE_SLOTS,
     BatchShape,
     build_batch_circuit,
     dummy_signature,
 )
-from rollup.batch import ORACLE_SIGNATURES_PER_SLOT
+from rollup.batch import ORACLE_SIGNATURES_PER_SLOT, accessed_accounts
 from rollup.batch import slots_needed as batch_slots_needed
 from rollup.errors import RollupError
 from rollup.pubdata import encode_record, public_inputs, slot_words
@@ -88,10 +102,6 @@ class BatchWitness:
     post: State
 
 
-def _bits(i: int, n: int) -> list[int]:
-    return [(i >> k) & 1 for k in range(n)]
-
-
 def _flat(sibs: Sequence[Sequence[int]]) -> list[int]:
     return [v for trio in sibs for v in trio]
 
@@ -131,17 +141,28 @@ def _order_slot(st: State, acct: int, slot: int, od: int) -> tuple[int, int, lis
     return oid, filled, _flat(st.order_proof(acct, slot).siblings)
 
 
-def _patched_siblings(a: int, a_sibs, a_leaf: int, bb: int, b_sibs) -> list[list[int]]:
-    """B's siblings in the 4-ary tree where leaf A became ``a_leaf`` (A != B): at the lowest
-    level where their paths meet, A's new node replaces one of B's siblings."""
-    nodes = quad_path_nodes(a_leaf, a, a_sibs)
-    sibs = [list(t) for t in b_sibs]
-    for k in range(len(sibs)):
-        if (a >> (2 * k + 2)) == (bb >> (2 * k + 2)):
-            pa, pb = (a >> (2 * k)) & 3, (bb >> (2 * k)) & 3
-            sibs[k][pa if pa < pb else pa - 1] = nodes[k]
-            break
-    return sibs
+def _memory_fields(parts: tuple) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(static, dynamic) fields of the account memory's leaf (``spec2_leaf``) from
+    ``State.account_leaf_parts``."""
+    static4, coll, oroot, sizes, funding = parts
+    return tuple(static4[:3]), (static4[3], coll, oroot, *sizes, *funding)
+
+
+@lru_cache(maxsize=8)
+def _memory_template(shape: BatchShape) -> AccountMemory:
+    """An account memory of the circuit's geometry with the slots' accesses recorded: what
+    ``AccountMemory.inputs`` needs to name the private inputs."""
+    mem = AccountMemory(
+        CircuitBuilder(),
+        n_accesses=shape.n_accesses,
+        n_units=shape.n_units,
+        depth=shape.account_depth,
+        leaf=spec2_leaf(shape.order_depth),
+        name=MEMORY_NAME,
+    )
+    for _ in range(2 * shape.n_slots):
+        mem.access(1, index=0)
+    return mem
 
 
 def _refused_deposit_account(st: State, tx: Deposit) -> int:
@@ -270,9 +291,15 @@ def batch_inputs(
         raise CircuitError("the state has pending insurance: end_batch was not called")
     st = state.snapshot()
     st.set_time(timestamp)
-    od, ad = shape.order_depth, shape.account_depth
+    od = shape.order_depth
     n_order_slots = 1 << (2 * od)
     old_root = st.root
+    tree = st.accounts_tree()  # the accounts before the batch, for the memory
+    pre: dict[int, tuple] = {}  # the memory fields before the batch of each touched account
+    seen: set[int] = set()
+    accesses: list[NativeAccess] = []
+    disabled: list[int] = []
+    empty_osibs = [quad_empty_hashes(od)[h] for h in range(od) for _ in range(3)]
     inp: dict = {
         "old_root": old_root,
         "batch_number": batch_number,
@@ -328,30 +355,37 @@ def batch_inputs(
                 }
             )
         a, bb, orders, sigs = _slot_accounts(st, tx, cont)
-        two = isinstance(tx, Trade | Transfer | Liquidate | Deleverage)
         a_old = _parts(st, a, od)
-        a_sibs = st.account_proof(a).siblings
+        for acct in (a, bb):
+            if acct not in seen and _exists(st, acct):
+                pre[acct] = _memory_fields(st.account_leaf_parts(acct))
+            seen.add(acct)
         ord_old = {}
         for tag, acct in (("a", a), ("b", bb)):
             s_ = orders[tag].order.order_id % n_order_slots if tag in orders else 0
             ord_old[tag] = _order_slot(st, acct, s_, od)
-        b_old = _parts(st, bb, od)
-        b_sibs_pre = st.account_proof(bb).siblings
         receipt = st.apply(tx) if tx is not None else None
         records.append(receipt.record if receipt is not None else NoopRecord())
         if isinstance(tx, Deposit | ForcedWithdrawal):
             slot["executed"] = int(receipt.executed)
-        if two:
-            b_sibs = _patched_siblings(a, a_sibs, st.account_leaf(a), bb, b_sibs_pre)
-        else:
-            b_sibs = [list(t) for t in a_sibs]
-            b_old = _parts(st, a, od)
-            ord_old["b"] = _order_slot(st, a, 0, od)
-        for tag, acct, parts, sibs in (("a", a, a_old, a_sibs), ("b", bb, b_old, b_sibs)):
-            slot[f"{tag}_bits"] = _bits(acct, 2 * ad)
-            slot[f"{tag}_sibs"] = _flat(sibs)
-            for k, v in parts.items():
-                slot[f"{tag}_{k}"] = v
+        used = accessed_accounts(tx, records[-1], st) if tx is not None else ()
+        for k, acct in enumerate((a, bb)):
+            if k >= len(used):  # a disabled access: nothing read or written
+                accesses.append(NativeAccess(enabled=False))
+                disabled.append(len(accesses) - 1)
+                if k == 1 or not used:
+                    ord_old["ab"[k]] = (0, 0, list(empty_osibs))
+                continue
+            if used[k] != acct:  # pragma: no cover - rollup.batch and this module agree
+                raise CircuitError(f"slot {i}: the accessed accounts {used} are not ({a}, {bb})")
+            writes = not (isinstance(tx, Deposit | ForcedWithdrawal) and not receipt.executed)
+            fields = _memory_fields(st.account_leaf_parts(acct))
+            new = acct not in pre
+            accesses.append(
+                NativeAccess(acct, fields[1] if writes else None, static=fields[0] if new else None)
+            )
+        for tag, acct in (("a", a), ("b", bb)):
+            slot[f"{tag}_index"] = acct
             oid_old, filled_old, osibs = ord_old[tag]
             if tag in orders:
                 o = orders[tag].order
@@ -416,6 +450,19 @@ def batch_inputs(
         slot["pubdata"] = list(slot_words(encode_record(records[-1])))
         for k, v in slot.items():
             inp[p + k] = v
+    try:
+        trace = native_account_memory(
+            tree, pre, accesses, leaf=spec2_leaf(od), n_units=shape.n_units
+        )
+    except AccountMemoryError as exc:
+        raise CircuitError(f"the batch's account accesses do not fit the circuit: {exc}") from None
+    if trace.new_root != st.accounts_root:  # pragma: no cover - the replay is the state's
+        raise CircuitError("the account memory's root differs from the state's")
+    mem_inputs = _memory_template(shape).inputs(trace)
+    noop_before = [0, 0, quad_empty_hashes(od)[od], *([0] * (2 * MAX_MARKETS))]
+    for k in disabled:  # any fields satisfy the memory; these pass the slot's order checks
+        mem_inputs[f"{MEMORY_NAME}.{k}.before"] = list(noop_before)
+    inp.update(mem_inputs)
     ins = _parts(st, 0, od)
     inp["ins/acct_sibs"] = _flat(st.account_proof(0).siblings)
     for k, v in ins.items():

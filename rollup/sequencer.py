@@ -30,11 +30,17 @@ operator's own and has none.
 
 Batches (``rollup.batch.Batch``)
 --------------------------------
-The open batch takes every transaction as it is applied. It is cut (its post-state root
-computed, padded, encoded as pubdata) when it reaches the largest shape (right after the
-transaction that fills it, even within a request: a taker order's fills may span two batches),
-by ``cut()``, by ``tick()`` or the next request once it is ``max_batch_age`` seconds old, and
-before a transaction whose time window does not meet the batch's.
+The open batch takes every transaction as it is applied, and keeps the set of distinct
+accounts they touch (``rollup.batch.accessed_accounts``: the batch circuit loads and stores each
+once, in one of its ``default_units(T)`` account units). It is cut (its post-state root
+computed, padded to the smallest shape with enough slots and units, encoded as pubdata) when it
+reaches the largest shape's slots (right after the transaction that fills it, even within a
+request: a taker order's fills may span two batches), by ``cut()``, by ``tick()`` or the next
+request once it is ``max_batch_age`` seconds old, before a transaction whose time window does
+not meet the batch's, and before a transaction that would take its accounts past the largest
+shape's units (a transaction touches at most two; which ones an L1 request touches depends on
+its outcome, so near the limit the transaction is checked first: only a valid one is worth a
+cut). A replay re-cuts each stored batch where it ended instead.
 
 The time window: a batch's timestamp T must satisfy every transaction in it (``rollup.batch``):
 T >= lo = max(previous batch's T, tick timestamps), T <= hi = min(expiries of the orders it
@@ -76,6 +82,8 @@ from rollup.batch import (
     Batch,
     L1Request,
     Request,
+    accessed_accounts,
+    batch_units,
     check_shapes,
     padded_size,
     slots_needed,
@@ -147,6 +155,7 @@ __all__ = [
 ]
 
 _NEVER = TIMESTAMP_BOUND - 1
+_MAX_ACCESSES = 2  # accounts one transaction touches at most (rollup.batch.accessed_accounts)
 
 DEMO_ORACLE_KEYS: tuple[bytes, ...] = tuple(bytes([0xD0 + i]) * 32 for i in range(3))
 """Private keys of the demo's three oracles (public, for the demo and tests only)."""
@@ -274,6 +283,7 @@ class _OpenBatch:
     txs: list[Transaction] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
     slots: int = 0  # records so far, continuation NoOps included (rollup.batch.slots_needed)
+    accounts: set[int] = field(default_factory=set)  # rollup.batch.accessed_accounts, all txs
 
 
 def _as_int(v: object, default: int) -> int:
@@ -316,6 +326,7 @@ class Sequencer:
         self.clock: Callable[[], int] = clock if clock is not None else (lambda: int(time.time()))
         self.verifier: SignatureVerifier = verifier if verifier is not None else EdDSAVerifier()
         self.backend: Backend = backend
+        self._units = batch_units(self.config.capacity)  # the most accounts a batch touches
         self._reset()
 
     def _reset(self) -> None:
@@ -419,6 +430,7 @@ class Sequencer:
                 "transactions": len(self._open.txs),
                 "pre_root": str(self._open.pre_root),
                 "opened": self._open.opened,
+                "accounts": len(self._open.accounts),
             },
             "l1_queue_next": self.next_l1,
             "accounts": len(s),
@@ -537,14 +549,18 @@ class Sequencer:
                 f"{self.config.capacity}"
             )
         ob = self._open
-        if (
-            self._replay is None
-            and ob.txs
-            and (max(ob.lo, lo) > min(ob.hi, hi) or ob.slots + need > self.config.capacity)
-        ):
-            self.state.check(tx, now)  # only a valid transaction is worth a cut
-            self._cut(self._batch_time(now))
-            ob = self._open
+        if self._replay is None and ob.txs:
+            full = max(ob.lo, lo) > min(ob.hi, hi) or ob.slots + need > self.config.capacity
+            checked = False
+            if not full and len(ob.accounts) + _MAX_ACCESSES > self._units:  # near the units
+                checked = isinstance(tx, Deposit)
+                new = self._accounts_of(tx, now) - ob.accounts
+                full = len(ob.accounts) + len(new) > self._units
+            if full:
+                if not checked:
+                    self.state.check(tx, now)  # only a valid transaction is worth a cut
+                self._cut(self._batch_time(now))
+                ob = self._open
         receipt = self.state.apply(tx, now)
         if not ob.txs:
             ob.opened = now
@@ -552,6 +568,7 @@ class Sequencer:
         ob.records.append(receipt.record)
         ob.records.extend([NoopRecord()] * (need - 1))  # the tick's continuation slots
         ob.slots += need
+        ob.accounts.update(accessed_accounts(tx, receipt.record, self.state))
         ob.lo, ob.hi = max(ob.lo, lo), min(ob.hi, hi)
         if self._replay is not None:
             row = self._replay.get(ob.number)
@@ -559,15 +576,27 @@ class Sequencer:
                 self._cut(row.timestamp, row)
             elif ob.slots >= self.config.capacity:
                 raise StorageError(f"replay: batch {ob.number} is full but was never cut")
+            elif len(ob.accounts) > self._units:
+                raise StorageError(f"replay: batch {ob.number} touches too many accounts")
         elif ob.slots >= self.config.capacity:
             self._cut(self._batch_time(now))
         return receipt
+
+    def _accounts_of(self, tx: Transaction, now: int) -> set[int]:
+        """The accounts ``tx`` would touch (``rollup.batch.accessed_accounts``). A deposit's
+        depend on its outcome: it is checked first (raising if it is rejected)."""
+        record = self.state.check(tx, now).record if isinstance(tx, Deposit) else None
+        try:
+            return set(accessed_accounts(tx, record, self.state))
+        except (AttributeError, TypeError):  # a malformed transaction: the state says why
+            self.state.check(tx, now)
+            raise
 
     def _cut(self, timestamp: int, expect: Any = None) -> Batch:
         ob = self._open
         self.state.end_batch()  # the pending insurance to account 0: part of the post-root
         post_root = self.state.root
-        size = padded_size(ob.slots, self.config.shapes, self.config.pad)
+        size = padded_size(ob.slots, self.config.shapes, self.config.pad, len(ob.accounts))
         records = tuple(ob.records) + (NoopRecord(),) * (size - len(ob.records))
         pubdata = encode_records(records)
         n_l1 = sum(isinstance(tx, Deposit | ForcedWithdrawal) for tx in ob.txs)
@@ -776,6 +805,7 @@ class Sequencer:
                 "opened": ob.opened,
                 "txs": [transaction_to_json(tx) for tx in ob.txs],
                 "records": [encode_record(r).hex() for r in ob.records],
+                "accounts": sorted(ob.accounts),
             },
         }
 
@@ -806,6 +836,15 @@ class Sequencer:
             [transaction_from_json(t) for t in o["txs"]],
             [decode_record(bytes.fromhex(r))[0] for r in o["records"]],
         )
+        ob = self._open
+        ob.slots = len(ob.records)
+        if "accounts" in o:
+            ob.accounts = set(o["accounts"])
+        else:  # an older snapshot: the same accounts from the open transactions
+            k = 0
+            for tx in ob.txs:
+                ob.accounts.update(accessed_accounts(tx, ob.records[k], self.state))
+                k += slots_needed(tx)
 
     def _recover(self) -> None:
         """Load the latest snapshot, then replay the requests after it (module docstring)."""

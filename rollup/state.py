@@ -627,6 +627,12 @@ class State:
         self.flush()
         return self._account_tree.get(self._check_account_index(index, "account"))
 
+    def accounts_tree(self) -> QuadMerkleTree:
+        """A copy of the accounts tree (every change hashed in): the batch witness's memory
+        (``rollup.proving``) replays a batch's account updates on it."""
+        self.flush()
+        return self._account_tree.copy()
+
     def account_proof(self, index: int) -> QuadProof:
         """Inclusion proof of leaf ``index`` of the accounts tree (empty leaves too)."""
         self._check_account_index(index, "account")

@@ -233,7 +233,7 @@ def scenario(env: Env) -> None:
     env.settle()
     env.submit(env.order(2, Side.SELL, 2, 500))
     env.submit(env.order(0, Side.BUY, 2, 300))
-    env.submit(env.order(1, Side.BUY, 3, 200))  # two trades: batch 3 is full
+    env.submit(env.order(0, Side.BUY, 3, 200))  # two trades, two accounts: batch 3 is full
     env.settle()
 
 

@@ -373,26 +373,33 @@ def test_padding_to_the_smallest_shape_and_no_padding(tmp_path):
     b = s.cut(T0 + 2)
     assert (b.n_txs, b.size) == (3, 4) and isinstance(b.records[3], NoopRecord)
     s.close()
-    s = funded(tmp_path / "n.db", shapes=(16,), accounts=3, pad=False)
+    s = funded(tmp_path / "n.db", shapes=(16,), accounts=2, pad=False)
+    s.submit(FundingTick(T0 + 2, (0, 0)), T0 + 2)
     b = s.cut(T0 + 2)
-    assert (b.n_txs, b.size) == (3, 3)
+    assert (b.n_txs, b.size) == (3, 3)  # 2 accounts: default_units(3) = 2
+    s.close()
+    s = funded(tmp_path / "u.db", shapes=(16,), accounts=3, pad=False)
+    b = s.cut(T0 + 2)
+    assert (b.n_txs, b.size) == (3, 4)  # 3 accounts need 4 slots' units: one NoOp
+    assert isinstance(b.records[3], NoopRecord)
     s.close()
 
 
 def test_a_takers_fills_can_span_two_batches(tmp_path):
-    s = funded(tmp_path / "span.db", shapes=(4,), snapshot_every=1)  # 4 deposits: one batch
-    assert s.batch_number == 1
+    # 4 deposits, 4 accounts: batch 0 holds 3 (default_units(4) = 3), the 4th opens batch 1
+    s = funded(tmp_path / "span.db", shapes=(4,), snapshot_every=1)
+    assert s.batch_number == 1 and s.batch(0).n_txs == 3
     s.submit(oracle_tick(0, 100, T0 + 5), T0 + 5)
     s.submit(FundingTick(T0 + 5, (0, 0)), T0 + 5)
     for i in (1, 2, 3):
         s.submit(place(i, SELL, 10, 100, 1), T0 + 6)
     out = s.submit(place(0, BUY, 30, 100, 1), T0 + 7)
     assert len(out.receipts) == 3 and out.batches == (1,)
-    assert s.batch(1).n_txs == 4 and len(s.open_transactions) == 1
+    assert s.batch(1).n_txs == 4 and len(s.open_transactions) == 2  # 1 trade in, 2 spilled
     root, book = s.root, [(e.seq, e.remaining) for e in s.book.resting()]
     s.close()
-    again = Sequencer.open(tmp_path / "span.db")  # the snapshot holds the spilled trade
-    assert again.root == root and len(again.open_transactions) == 1
+    again = Sequencer.open(tmp_path / "span.db")  # the snapshot holds the spilled trades
+    assert again.root == root and len(again.open_transactions) == 2
     assert [(e.seq, e.remaining) for e in again.book.resting()] == book
     again.close()
 

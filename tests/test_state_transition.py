@@ -21,6 +21,7 @@ shared golden vectors).
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -40,7 +41,7 @@ from prover.plonk.setup import setup
 from prover.plonk.verifier import verify
 from rollup.batch import Batch
 from rollup.proving import batch_inputs, batch_witness, slots_needed
-from rollup.pubdata import encode_record, encode_records, public_inputs, slot_words
+from rollup.pubdata import decode_record, encode_record, encode_records, public_inputs, slot_words
 from rollup.state import State
 from rollup.types import (
     PRICE_SCALE,
@@ -82,7 +83,7 @@ MARKETS = (
     MarketParams("ETH", 9, 50_000, 100_000, 10_000, 10**9, 10**6, 10**4 * P),
 )
 AD, OD = 2, 1
-SHAPE2 = BatchShape(n_slots=2, account_depth=AD, order_depth=OD, n_markets=2)
+SHAPE2 = BatchShape(n_slots=2, account_depth=AD, order_depth=OD, n_markets=2, n_units=4)
 SHAPE1 = BatchShape(n_slots=1, account_depth=AD, order_depth=OD, n_markets=2)
 ALICE, BOB = 1, 2  # accounts (0 is the insurance fund)
 KINDS = {  # record type -> the circuit's record kind (circuits.state_transition.TYPES)
@@ -192,7 +193,7 @@ def test_deposit_key_outside_the_subgroup_is_provable(state, circuit1):
     w = _honest(circuit1, state, [Deposit(bj.pack_point(key), 0xBEEF, 5)], SHAPE1)
     assert w.post.account(3).pubkey == key
     small = [0, bj.P - 1]  # order 2: 8 key = identity
-    bad = {**w.inputs, "s0/dep_pk": small, "s0/b_static": small + w.inputs["s0/b_static"][2:]}
+    bad = {**w.inputs, "s0/dep_pk": small, "mem.0.static": small + w.inputs["mem.0.static"][2:]}
     assert _fails(circuit1, bad, "small_order") == "slot0/pubdata/key/small_order"
 
 
@@ -271,16 +272,20 @@ def test_withdrawal_beyond_free_collateral_fails(state, circuit1):
 
 def test_transfer_to_a_missing_account_fails(state, circuit1):
     w = batch_inputs(SHAPE1, state, [transfer()], 7, T0 + 20)
-    # recipient 3 does not exist: its leaf is empty, and a transfer writes an existing one
+    # recipient 3 does not exist: its leaf is empty, and a transfer's access creates nothing,
+    # so the memory's unit finds no preimage of the empty leaf
     bad = dict(w.inputs)
-    bad["s0/b_bits"] = [(3 >> k) & 1 for k in range(2 * AD)]
-    bad["s0/b_empty"] = 1
-    bad["s0/b_static"] = [0, 0, 0, 0]
-    bad["s0/b_collateral"] = 0
-    bad["s0/b_sizes"] = [0] * 4
-    bad["s0/b_funding"] = [0] * 4
-    bad["s0/b_orders_root"] = quad_empty_hashes(OD)[-1]
-    assert _fails(circuit1, bad, "slot0/rules") == "slot0/rules"
+    bad["s0/b_index"] = 3
+    bad["mem.1.static"] = [0, 0, 0]
+    bad["mem.1.before"] = [0, 0, quad_empty_hashes(OD)[-1], *([0] * 8)]
+    bad["s0/b_osibs"] = [quad_empty_hashes(OD)[h] for h in range(OD) for _ in range(3)]
+    for k in ("oid", "oid_old", "filled_old", "size"):
+        bad[f"s0/b_{k}"] = 0
+    sig = transfer(recipient=3).signature  # Alice did sign a transfer to account 3
+    bad["s0/a_sig"] = [sig.r8[0], sig.r8[1], sig.s]
+    words = list(slot_words(encode_record(TransferRecord(ALICE, 3, 300, 2))))
+    bad["s0/pubdata"] = words
+    assert _fails(circuit1, bad, "account_memory").startswith("account_memory/")
 
 
 def test_one_slot_trade_batch_proven_and_verified(state, circuit1):
@@ -325,7 +330,7 @@ def test_executing_a_refused_forced_withdrawal_fails(state, circuit1):
 def test_deposit_refused_for_the_balance_bound(state, circuit1):
     dep = Deposit(bj.pack_point(eddsa.prv2pub(KEYS[0])), 0x1000, (1 << 63) - 1)
     w = _honest(circuit1, state, [dep], SHAPE1)
-    assert w.inputs["s0/executed"] == 0 and w.inputs["s0/a_bits"][0] == 1  # read Alice's
+    assert w.inputs["s0/executed"] == 0 and w.inputs["s0/a_index"] == ALICE  # read Alice's
     ok = Deposit(bj.pack_point(eddsa.prv2pub(KEYS[0])), 0x1000, 5)
     w = batch_inputs(SHAPE1, state, [ok], 7, T0 + 20)
     words = list(w.inputs["s0/pubdata"])
@@ -722,3 +727,39 @@ def test_tick_liquidation_and_deleverage_batches_cut_by_the_sequencer(tmp_path):
     assert big_ticks == 1
     assert {"OracleRecord", "LiquidateRecord", "FundingRecord", "DeleverageRecord"} <= kinds
     seq.close()
+
+
+# --- the account memory: each account loaded and stored once per batch ----------------------
+
+
+def test_a_stale_account_state_fails_at_the_memory_chain(state, circuit2):
+    """Alice's second access (slot 1) must start from her first one's after-state: a
+    before-state with one more unit of collateral (what a replayed stale leaf would give)
+    fails at the memory's chain check."""
+    w = _honest(circuit2, state, [withdrawal(), transfer(nonce=1)], SHAPE2)
+    assert w.inputs["s0/a_index"] == w.inputs["s1/a_index"] == ALICE  # accesses 0 and 2
+    before = list(w.inputs["mem.2.before"])
+    before[1] += 1
+    bad = {**w.inputs, "mem.2.before": before}
+    assert _fails(circuit2, bad, "account_memory") == "account_memory/chain/before"
+
+
+def test_a_new_account_opens_only_at_next_account(state, circuit1):
+    """A deposit that opens an account elsewhere than next_account (3) is not a creation: the
+    memory then wants a preimage of the empty leaf and fails at the account's unit."""
+    dep = Deposit(bj.pack_point(eddsa.prv2pub(KEYS[2])), 0x1002, 500)
+    w = _honest(circuit1, state, [dep], SHAPE1)
+    assert w.inputs["s0/a_index"] == 3 and w.post.next_account == 4
+    record, _ = decode_record(w.pubdata)
+    words = list(slot_words(encode_record(dataclasses.replace(record, account=5))))
+    bad = {**w.inputs, "s0/a_index": 5, "s0/pubdata": words}
+    assert _fails(circuit1, bad, "account_memory").startswith("account_memory/")
+
+
+def test_more_distinct_accounts_than_units_is_refused_by_the_witness(state):
+    """Two slots touching three accounts (a trade, a new account's deposit) do not fit a shape
+    with two account units: the witness names the problem instead of a failing gate."""
+    dep = Deposit(bj.pack_point(eddsa.prv2pub(KEYS[2])), 0x1002, 500)
+    tight = BatchShape(n_slots=2, account_depth=AD, order_depth=OD, n_markets=2, n_units=2)
+    with pytest.raises(CircuitError, match="3 distinct accounts for 2 units"):
+        batch_inputs(tight, state, [the_trade(), dep], 7, T0 + 20)
