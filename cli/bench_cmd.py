@@ -61,6 +61,7 @@ def bench(suites: tuple[str, ...], out: str, report_only: bool, keyword: str | N
     if str(REPO) not in sys.path:  # bench/ is the checkout's, not an installed package
         sys.path.insert(0, str(REPO))
     from bench.report import write_report
+
     dest = Path(out)
     dest.mkdir(parents=True, exist_ok=True)
     if not report_only:
