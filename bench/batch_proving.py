@@ -1,7 +1,8 @@
-"""What the batch-proving benchmarks share (``bench/test_bench_batch_prove.py``,
-``bench/test_bench_stf_memory.py``): a development ptau reused across the suites' output folders,
-and the timed prove of one batch with its figures (best of the rounds, per-round times, trades
-proven per second with and without the witness)."""
+"""What batch-proving benchmarks share (``bench/test_bench_batch_prove.py``; the trades-only
+memory prototype's bench that also used it is gone with ``circuits/stf_memory.py``, the memory
+now being the batch circuit's own): a development ptau reused across the suites' output
+folders, and the timed prove of one batch with its figures (best of the rounds, per-round
+times, trades proven per second with and without the witness)."""
 
 from __future__ import annotations
 

@@ -5,15 +5,25 @@ same run, and trades proven per second.
 Run: ``PYTHONPATH=. NUMBA_CACHE_DIR=.numba_cache .venv/bin/python -m pytest
 bench/test_bench_batch_prove.py -s`` (writes ``bench/out/batch_prove.json``).
 
-Each size n (1, 2, 4, 8 trade slots) is a sequencer database (``rollup.sequencer``) of the demo
-genesis at account depth 8 and order depth 2 (the issue's "full shape" trees; 3 markets) with
-batch shape n: 2n deposits (batches 0 and 1), then n resting sells and n crossing buys, i.e. a
-batch 2 of n trades. Its witness comes from ``rollup.proving.batch_witness`` on the state before
-the batch (``cli.batch_cmds``'s path, timed: "witness_s"), its keys from ``rollup.keys`` (the
+Each size n (1, 2, 4, 8, 16 trade slots) is a sequencer database (``rollup.sequencer``) of the
+demo genesis at account depth 8 and order depth 2 (the issue's "full shape" trees; 3 markets)
+with batch shape n, i.e. a circuit of n slots and ``default_units(n)`` = max(2, n // 2 + 1)
+account units (the batch circuit loads and stores each distinct account once,
+``circuits.gadgets.account_memory``). The workload is a market maker's, which fits those units:
+deposits to one maker and max(1, n // 2) takers (their own batches), then the maker rests n
+sell orders (spread over the 3 markets at their oracle prices; at most 16 live orders an account
+with order depth 2, so n <= 16) and the takers cross them with one buy each, taker j taking the
+trades 2j and 2j + 1, until n trades are done: one batch of n trades among 1 + max(1, n // 2)
+distinct accounts, cut by the sequencer itself when it is full (checked: it holds n Trade
+transactions). Its witness comes from ``rollup.proving.batch_witness`` on the state before the
+batch (``cli.batch_cmds``'s path, timed: "witness_s"), its keys from ``rollup.keys`` (the
 ``zkperp batch setup`` path; cached under ``bench/out/batch_prove/`` by circuit digest), the SRS
 from a development ptau (``bench/out/plonk/dev_pot<K>.ptau`` when ``bench/test_bench_plonk.py``
 made one, else written here). Sizes whose domain exceeds 2^18 are skipped
-(``ZKPERP_BENCH_LARGE=1``: 2^19 too; snarkjs alone takes many minutes there).
+(``ZKPERP_BENCH_LARGE=1``: 2^19 too, the 8-slot circuit; ``ZKPERP_BENCH_LARGE=2``: 2^20, the
+16-slot one); ``ZKPERP_BENCH_SNARKJS_MAX_POWER=K`` skips the snarkjs prove above 2^K (its
+figures then say ``"snarkjs": null`` with the reason in ``snarkjs_skipped``), so ours can be
+measured at 2^20 without snarkjs's many minutes there.
 
 Timings: ours is the best of the rounds of ``prove_with_timings`` with the JIT warm-up (loading
 or compiling the Numba kernels, ``warm_up``) and the per-key precomputation
@@ -37,48 +47,100 @@ import pytest
 from bench.anchor import REPO, node_available, run_anchor
 from bench.batch_proving import dev_ptau, time_prove
 
-LARGE = os.environ.get("ZKPERP_BENCH_LARGE", "").strip() not in ("", "0")
-MAX_BENCH_POWER = 19 if LARGE else 18
-SIZES = [1, 2, 4, 8]
+
+def _large_power() -> int:
+    """The largest domain power benchmarked: 18; 19 with ZKPERP_BENCH_LARGE=1; 20 with 2."""
+    v = os.environ.get("ZKPERP_BENCH_LARGE", "").strip()
+    if v in ("", "0"):
+        return 18
+    return 20 if v == "2" else 19
+
+
+def _snarkjs_max_power() -> int | None:
+    """ZKPERP_BENCH_SNARKJS_MAX_POWER: the largest domain power snarkjs proves (None: all)."""
+    v = os.environ.get("ZKPERP_BENCH_SNARKJS_MAX_POWER", "").strip()
+    return int(v) if v else None
+
+
+MAX_BENCH_POWER = _large_power()
+SNARKJS_MAX_POWER = _snarkjs_max_power()
+SIZES = [1, 2, 4, 8, 16]
 ACCOUNT_DEPTH, ORDER_DEPTH = 8, 2
 T0 = 1_700_000_000
-TRADE_BATCH = 2
-ROUNDS = {16: 3, 17: 3, 18: 2, 19: 1}
+TRADE_SIZE = 1000
+ROUNDS = {16: 3, 17: 3, 18: 2, 19: 1, 20: 1}
 RESULTS: dict[str, dict] = {}
 
 
-def _make_db(path: Path, n: int) -> None:
-    """2n funded accounts, then a batch of n trades (module docstring)."""
+def takers(n: int) -> int:
+    """The taker accounts of the n-trade workload."""
+    return max(1, n // 2)
+
+
+def _make_db(path: Path, n: int) -> int:
+    """A maker and ``takers(n)`` funded accounts, then one batch of n trades (module
+    docstring); the trade batch's number."""
     from circuits.gadgets import babyjubjub as bj
     from circuits.gadgets import eddsa
     from rollup.batch import L1Request
     from rollup.orderbook import PlaceOrder
     from rollup.sequencer import Sequencer, SequencerConfig, demo_genesis
-    from rollup.types import PRICE_SCALE, Deposit, Order, Side, sign_order
+    from rollup.types import Deposit, Order, Side, sign_order
 
+    assert 1 <= n <= 4**ORDER_DEPTH, "the maker rests n orders in its 16 order slots"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     g = demo_genesis(T0)
     cfg = dataclasses.replace(g.config, account_depth=ACCOUNT_DEPTH, order_depth=ORDER_DEPTH)
     genesis = dataclasses.replace(g, config=cfg)
-    keys = [bytes([0x20 + i]) * 32 for i in range(2 * n)]
+    n_markets = len(cfg.markets)
+    keys = [bytes([0x20 + i]) * 32 for i in range(1 + takers(n))]  # the maker first
     with Sequencer.create(path, genesis, SequencerConfig(shapes=(n,))) as seq:
         index = []
         for i, key in enumerate(keys):
             pub = bj.pack_point(eddsa.prv2pub(key))
-            seq.submit(L1Request(i, Deposit(pub, 0x1000 + i, 10**11)), T0 + 1)
+            amount = 10**12 if i == 0 else 10**11
+            seq.submit(L1Request(i, Deposit(pub, 0x1000 + i, amount)), T0 + 1)
             index.append(seq.account_index("0x" + pub.hex()))
+        seq.cut(T0 + 1)  # the last deposits' batch, if still open
+        trade_batch = seq.status()["batches"]
 
-        def order(k: int, side: Side, market: int) -> PlaceOrder:
-            o = Order(index[k], market, side, 1000, 600 * PRICE_SCALE, 10**7, 2**32 - 1, 1)
+        def order(k: int, side: Side, market: int, oid: int) -> PlaceOrder:
+            price = genesis.prices[market]
+            o = Order(index[k], market, side, TRADE_SIZE, price, 10**7, 2**32 - 1, oid)
             return PlaceOrder(sign_order(keys[k], o, cfg.exchange_id))
 
-        # seller k rests in market k mod 3, buyer n + k crosses it there
+        # the maker rests trade k's sell in market k mod 3 (order id k + 1: distinct slots)
         for k in range(n):
-            assert seq.submit(order(k, Side.SELL, k % 3), T0 + 2).status == "resting"
+            sell = order(0, Side.SELL, k % n_markets, k + 1)
+            assert seq.submit(sell, T0 + 2).status == "resting"
+        # taker j crosses trades 2j and 2j + 1 (the last taker what is left)
         for k in range(n):
-            assert seq.submit(order(n + k, Side.BUY, k % 3), T0 + 3).status == "filled"
-        assert seq.status()["batches"] == TRADE_BATCH + 1, "the trades did not fill one batch"
+            j = min(k // 2, takers(n) - 1)
+            buy = order(1 + j, Side.BUY, k % n_markets, k + 1)
+            assert seq.submit(buy, T0 + 3).status == "filled"
+        assert seq.status()["batches"] == trade_batch + 1, "the trades did not fill one batch"
+    return trade_batch
+
+
+def _write_results(path: Path) -> None:
+    """RESULTS into ``path``, keeping the sizes measured by earlier runs of the same circuit
+    (``state_transition_sha256``; a size run apart, e.g. on a quiet machine)."""
+    merged: dict[str, dict] = {}
+    if path.is_file():
+        try:
+            earlier = json.loads(path.read_text())
+        except ValueError:
+            earlier = {}
+        versions = {r.get("state_transition_sha256") for r in RESULTS.values()}
+        merged = {
+            k: r
+            for k, r in earlier.items()
+            if isinstance(r, dict) and r.get("state_transition_sha256") in versions
+        }
+    merged.update(RESULTS)
+    ordered = dict(sorted(merged.items(), key=lambda kv: int(kv[0])))
+    path.write_text(json.dumps(ordered, indent=1) + "\n")
 
 
 @pytest.fixture(scope="module")
@@ -110,9 +172,9 @@ def test_batch_prove(benchmark, bench_out, jit_warmup_s, n):
     db = out / f"seq_{n}.db"
     info: dict = {"n_slots": n, "account_depth": ACCOUNT_DEPTH, "order_depth": ORDER_DEPTH}
     t0 = time.perf_counter()
-    _make_db(db, n)
+    trade_batch = _make_db(db, n)
     info["db_s"] = round(time.perf_counter() - t0, 2)
-    storage, genesis, batch = open_batch(db, TRADE_BATCH)
+    storage, genesis, batch = open_batch(db, trade_batch)
     try:
         shape = batch_shape(genesis, n)
         t0 = time.perf_counter()
@@ -120,6 +182,8 @@ def test_batch_prove(benchmark, bench_out, jit_warmup_s, n):
         info["circuit_build_s"] = round(time.perf_counter() - t0, 2)
         power = domain_power(cs)
         info.update(
+            n_units=shape.n_units,
+            distinct_accounts=1 + takers(n),
             gates=cs.n_gates,
             power=power,
             n_public=cs.n_public,
@@ -130,12 +194,14 @@ def test_batch_prove(benchmark, bench_out, jit_warmup_s, n):
         )
         if power > MAX_BENCH_POWER:
             RESULTS[str(n)] = info
+            _write_results(bench_out / "batch_prove.json")
             pytest.skip(f"{n} slots: {cs.n_gates} gates, domain 2^{power} > 2^{MAX_BENCH_POWER}")
-        state = state_before(storage, TRADE_BATCH)
+        state = state_before(storage, trade_batch)
     finally:
         storage.close()
     trades = sum(type(r).__name__ == "TradeRecord" for r in batch.records)
-    assert trades == n
+    assert trades == n and batch.size == n
+    assert [type(tx).__name__ for tx in batch.transactions] == ["Trade"] * n
     t0 = time.perf_counter()
     witness, public = witness_of(state, batch, shape)
     info["witness_s"] = round(time.perf_counter() - t0, 3)
@@ -156,12 +222,18 @@ def test_batch_prove(benchmark, bench_out, jit_warmup_s, n):
         jit_warmup_s=jit_warmup_s, witness_s=info["witness_s"],
     )  # fmt: skip
     info.update(figures)
-    if node_available():
-        vk_json = dep.vk(n)
+    if not node_available():
+        info.update(snarkjs=None, snarkjs_skipped="node is not available")
+    else:  # our proof checked by snarkjs's verifier (quick at any size)
         o_proof, o_public = out / f"ours_proof_{n}.json", out / f"ours_public_{n}.json"
         formats.write_json(o_proof, formats.proof_to_json(proof))
         formats.write_json(o_public, formats.public_to_json(public))
-        assert snarkjs_ok("plonk", "verify", vk_json, o_public, o_proof)
+        assert snarkjs_ok("plonk", "verify", dep.vk(n), o_public, o_proof)
+    too_large = SNARKJS_MAX_POWER is not None and power > SNARKJS_MAX_POWER
+    if node_available() and too_large:
+        why = f"domain 2^{power} > ZKPERP_BENCH_SNARKJS_MAX_POWER={SNARKJS_MAX_POWER}"
+        info.update(snarkjs=None, snarkjs_skipped=why)
+    elif node_available():
         s_proof, s_public = out / f"snarkjs_proof_{n}.json", out / f"snarkjs_public_{n}.json"
         anchor = run_anchor("plonk_prove_snarkjs.mjs", dep.zkey(n), wtns, s_proof, s_public)
         assert formats.parse_public_json(json.loads(s_public.read_text())) == public
@@ -177,5 +249,5 @@ def test_batch_prove(benchmark, bench_out, jit_warmup_s, n):
         )
     benchmark.extra_info.update(info)
     RESULTS[str(n)] = info
-    (bench_out / "batch_prove.json").write_text(json.dumps(RESULTS, indent=1) + "\n")
+    _write_results(bench_out / "batch_prove.json")
     print(json.dumps(info))
