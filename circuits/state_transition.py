@@ -162,16 +162,44 @@ Cost: ~1 gate a field byte in the circuit; on chain ~331 gas a 31-byte word
 ``batch_number`` is bound as a public input only (the contract checks it); ``timestamp``
 drives the expiry checks.
 
-Gates (``bench/test_bench_stf.py``, account depth 8, order depth 2, 3 markets): 78,651 a slot
-(E1's five types: 72,670; the first cut: 82,735 a trade): account paths 29,906 (2 updates x
-8 levels x 1,871), signatures 14,832 (2 units x 7,416: EdDSA 7,037, the oracle message's P1
-and key selection), leaf hashes 12,837, range checks 8,065, order-slot paths 7,482, pubdata
-2,239, message hashes 1,049, the rest 2,238. The four new types add 5,971: the oracle units and
-rules ~1,720, ``perp.liquidation`` 1,695, ``perp.funding_tick`` (3 markets, with the index
-words) 1,359, ``perp.deleverage`` 1,090, running values ~40; the deposit key check got cheaper
-(no subgroup proof); the strict collateral bound (c != -2^63) 10. Batch level: 47,969
-(205,271 gates for 2 slots), with the insurance update of account 0 (20,128), the market
-openings (9,038) and the closing markets hash (9,028), the oracle keys (4,688).
+Gates (``bench/test_bench_stf.py``, bench/out/stf_gates.json; account depth 8, order depth 2,
+3 markets; per slot = the batch's gates / T, the memory and the batch level shared out):
+
+============================================  =========  =========  =========
+per slot                                      T=8, D=5   T=16, D=9  T=16, D=8
+============================================  =========  =========  =========
+signatures (2 EdDSA units, 7,416 each)        14,832     14,832     14,832
+order-slot paths (2 x 2 levels x 1,871)       7,482      7,482      7,482
+account memory: unit leaves                   4,848      4,363      3,878
+account memory: unit paths (under the top)    7,016      6,315      5,613
+account memory: log, sort, compaction, chain  1,366      1,706      1,698
+account memory: top cache                     1,214      634        628
+message hashes                                1,049      1,049      1,049
+range checks                                  3,846      3,846      3,846
+pubdata (words, L1 address, deposit key)      2,242      2,242      2,242
+type rules (liq., funding, delev., oracle)    4,986      4,988      4,988
+the rest                                      1,550      1,548      1,546
+batch level, amortized                        6,003      3,001      3,001
+**total a slot**                              56,433     52,007     50,804
+what a trade uses (its parts + the memory)    45,301     43,875     42,671
+============================================  =========  =========  =========
+
+(451,461 gates for T = 8, domain 2^19; 832,119 for T = 16, D = 9, and 812,864 for D = 8, 2^20;
+a slot added from (8, 5) to (16, 9) costs 47,582.) Before the memory a slot cost 78,651, of
+which 29,906 were its four account-path walks and 12,837 its leaf hashes; the memory replaces
+them with one unit (two leaves, one path under the top cache: ~19k) per distinct account and
+~1.7k a slot of routing. A unit is the price of a distinct account: D = T // 2 + 1 serves
+batches where accounts come back (market makers, takers sweeping several levels). Batch level:
+48,022 gates (account 0's insurance update 21,037, the market openings 9,038 and the closing
+markets hash 9,028, the oracle keys 4,688, the config and the two roots 4,203).
+
+What 40k a trade would still need: a trade's two signatures (14.8k) and two order paths (7.5k)
+are hashing and curve arithmetic at their floor in three-wire gates (a Poseidon(4) is ~930
+gates); with the memory (~12-13k a trade) and its own rules (~8.5k) a trade uses 42.7-43.9k,
+and the universal slot adds the other types' rules (~5k). Below that lie verifying each order's
+signature once per batch (a signature table routed like the memory: a taker sweeping k levels
+then costs k + 1 signatures for k trades, not 2k), order depth 1 (4 order slots an account:
+-3.7k) or custom gates and lookups (which snarkjs's PLONK, the interop target, does not have).
 
 Gate labels: ``slot<i>/<part>``: ``type``, ``accounts`` (which accesses are enabled, whether A
 is created or missing), ``acct_a``/``acct_b`` (the accesses), ``orders_a``/``orders_b``
