@@ -2,14 +2,18 @@
 the checks are ``rollup.audit``'s).
 
     zkperp audit --rpc-url URL --contract ADDRESS --genesis GENESIS.json
-                 (--vk-dir DIR | --zkey FILE ... | --ptau FILE) [--snarkjs] [--from-block N]
+                 (--vk-dir DIR | --zkey FILE ... | --ptau FILE [--units T:D,...]) [--snarkjs]
+                 [--from-block N]
                  [--export-escape ACCOUNT --out FILE] [--json]
 
 The trusted verifying keys (one per batch size) are what the auditor rebuilt from the published
 circuit: ``--vk-dir`` holds ``batch_<n>.vk.json`` (e.g. ``<db>.d/keys`` after ``zkperp batch
 setup``), ``--zkey`` reads the key of each batch zkey given, ``--ptau`` sets up the batch circuit
-of every verifier registered in the contract (``rollup.keys.batch_shape`` of the genesis config)
-on that ptau (slow: one PLONK setup per shape).
+of every verifier registered in the contract (``rollup.keys.batch_shape`` of the genesis config
+and the shape's account units) on that ptau (slow: one PLONK setup per shape). The units are
+the deployment's: ``--genesis`` may be what ``zkperp sequencer genesis --with-units`` writes
+(``{"genesis": ..., "shapes": [...], "units": [...]}``), ``--units 4:4,8:5`` gives them (it
+wins); a plain genesis file: the default T // 2 + 1.
 
 Exit status: 0 no divergence (a summary: batches, transactions by type, the final root), 1 a
 divergence (each one with its batch and field), 2 bad arguments, an unreadable file, no node at
@@ -45,15 +49,37 @@ class Divergent(click.ClickException):
 
 
 def _genesis(path: str):
+    """(genesis, {T: D} or None) of a genesis JSON, or of a wrapper holding one (a state dump;
+    ``zkperp sequencer genesis --with-units``: with the shapes' account units)."""
+    from rollup.audit import AuditError, units_from_json
     from rollup.requests_json import genesis_from_json
 
     try:
         data = json.loads(Path(path).read_text())
+        units = None
         if isinstance(data, dict) and "genesis" in data and "exchange_id" not in data:
+            units = units_from_json(data)
             data = data["genesis"]  # a state dump or a wrapper
-        return genesis_from_json(data)
-    except (OSError, ValueError) as exc:
+        return genesis_from_json(data), units
+    except (OSError, ValueError, AuditError) as exc:
         raise UsageProblem(f"{path}: not a genesis JSON: {exc}") from None
+
+
+def _units(text: str) -> dict[int, int]:
+    """``--units T:D,T:D,...`` as ``{T: D}``."""
+    out = {}
+    for part in text.split(","):
+        t, sep, d = part.partition(":")
+        try:
+            if not sep:
+                raise ValueError(part)
+            out[int(t)] = int(d)
+        except ValueError:
+            raise click.BadParameter(
+                f"SLOTS:UNITS pairs, comma-separated (e.g. 2:2,4:3,8:5), got {text!r}",
+                param_hint="--units",
+            ) from None
+    return out
 
 
 def _connect(url: str):
@@ -102,6 +128,14 @@ def _connect(url: str):
     default=None,
     help="Trusted keys: set up the batch circuit of each registered shape on this ptau.",
 )
+@click.option(
+    "--units",
+    "units_text",
+    default=None,
+    metavar="T:D,...",
+    help="With --ptau: the account units D of each shape T (default: those in the --genesis "
+    "file of `zkperp sequencer genesis --with-units`, else T // 2 + 1).",
+)
 @click.option("--snarkjs", "use_snarkjs", is_flag=True, help="Also verify with snarkjs.")
 @click.option(
     "--from-block",
@@ -121,6 +155,7 @@ def audit_command(
     vk_dir: str | None,
     zkeys: tuple[str, ...],
     ptau: str | None,
+    units_text: str | None,
     use_snarkjs: bool,
     from_block: int | None,
     account: int | None,
@@ -139,7 +174,11 @@ def audit_command(
         raise UsageProblem("--export-escape ACCOUNT and --out FILE go together")
     if sum((vk_dir is not None, bool(zkeys), ptau is not None)) != 1:
         raise UsageProblem("give the trusted keys: one of --vk-dir, --zkey or --ptau")
-    genesis = _genesis(genesis_path)
+    if units_text is not None and ptau is None:
+        raise UsageProblem("--units sets the circuits --ptau rebuilds: give --ptau")
+    genesis, units = _genesis(genesis_path)
+    if units_text is not None:
+        units = {**(units or {}), **_units(units_text)}
     vks: dict[int, Any] = {}
     try:
         if vk_dir is not None:
@@ -161,8 +200,14 @@ def audit_command(
             if not shapes:
                 raise UsageProblem("no registered verifier found to rebuild keys for")
             if say:
-                say(f"setting up the batch circuit for {sorted(shapes)} slots on {ptau}")
-            vks = audit.trusted_vks_from_circuit(genesis, shapes, ptau)
+                from circuits.state_transition import default_units
+
+                what = ", ".join(
+                    f"{n} slots ({(units or {}).get(n, default_units(n))} account units)"
+                    for n in sorted(shapes)
+                )
+                say(f"setting up the batch circuit for {what} on {ptau}")
+            vks = audit.trusted_vks_from_circuit(genesis, shapes, ptau, units)
         report = audit.audit_chain(
             chain, address, genesis, vks, snarkjs=use_snarkjs, from_block=from_block,
             progress=say,

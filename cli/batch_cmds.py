@@ -3,9 +3,11 @@
 (``rollup.keys.Deployment``).
 
 - ``batch setup DB [--ptau FILE] [--force]``: one PLONK setup (``prover.plonk.setup``) per batch
-  shape of DB's sequencer config: ``keys/batch_<n>.zkey`` (snarkjs's PLONK zkey),
-  ``keys/batch_<n>.vk.json`` and a ``.meta.json`` (the circuit digest: a shape whose circuit and
-  ptau did not change is skipped). Without ``--ptau`` a development SRS of the power the
+  shape of DB's sequencer config (each with its account units, ``SequencerConfig.units_for``):
+  ``keys/batch_<n>.zkey`` (snarkjs's PLONK zkey), ``keys/batch_<n>.vk.json`` and a
+  ``.meta.json`` (the shape, account units included, and the circuit digest: a shape whose
+  circuit and ptau did not change is skipped; ``prove`` and ``verify`` refuse keys made for
+  another shape). Without ``--ptau`` a development SRS of the power the
   largest shape needs is written to ``keys/dev_pot<K>.ptau`` (``zkperp ptau new``'s one-party
   SRS: insecure for production, the command says so).
 - ``batch prove DB N [--out DIR]``: the state before batch N (``Storage.state_before_batch``),
@@ -74,6 +76,17 @@ def open_db(db: str | Path) -> tuple[Storage, Genesis]:
     except BaseException:
         storage.close()
         raise
+
+
+def _config(storage: Storage) -> Any:
+    """DB's ``SequencerConfig`` (its shapes' account units); UsageProblem if it does not read."""
+    from rollup.errors import ConfigError
+    from rollup.sequencer import SequencerConfig
+
+    try:
+        return SequencerConfig.from_json(storage.settings_json)
+    except ConfigError as exc:
+        raise UsageProblem(str(exc)) from None
 
 
 def open_batch(db: str | Path, number: int) -> tuple[Storage, Genesis, Batch]:
@@ -172,15 +185,16 @@ def setup_cmd(db: str, ptau_file: str | None, force: bool) -> None:
     finally:
         storage.close()
     dep = Deployment(Path(db))
-    shapes = [batch_shape(genesis, n) for n in config.shapes]
+    shapes = [batch_shape(genesis, n, config.units_for(n)) for n in config.shapes]
     circuits, powers = {}, {}
     for shape in shapes:
         t0 = time.perf_counter()
         cs = compiled_circuit(shape).cs
         circuits[shape.n_slots], powers[shape.n_slots] = cs, domain_power(cs)
         click.echo(
-            f"batch shape {shape.n_slots} slots (account depth {shape.account_depth}, order "
-            f"depth {shape.order_depth}, {shape.n_markets} markets): {cs.n_gates:,} gates, "
+            f"batch shape {shape.n_slots} slots, {shape.n_units} account units (account depth "
+            f"{shape.account_depth}, order depth {shape.order_depth}, {shape.n_markets} "
+            f"markets): {cs.n_gates:,} gates, "
             f"domain 2^{powers[shape.n_slots]}, {cs.n_public} public inputs "
             f"(built in {time.perf_counter() - t0:.1f} s)"
         )
@@ -242,7 +256,7 @@ def prove_cmd(db: str, number: int, out_dir: Path | None, quiet: bool) -> None:
     dep = Deployment(Path(db))
     storage, genesis, batch = open_batch(db, number)
     try:
-        shape = batch_shape(genesis, batch.size)
+        shape = batch_shape(genesis, batch.size, _config(storage).units_for(batch.size))
         try:
             info = dep.require_keys(batch.size)
         except KeysError as exc:
@@ -341,12 +355,18 @@ def verify_cmd(db: str, number: int, in_dir: Path | None) -> None:
     """Verify the proof of batch NUMBER of DB (exit 0 valid, 1 invalid, 2 missing files)."""
     from prover import formats
     from prover.plonk import verifier
-    from rollup.keys import Deployment, KeysError
+    from rollup.keys import Deployment, KeysError, batch_shape
 
     dep = Deployment(Path(db))
-    storage, _, batch = open_batch(db, number)
-    storage.close()
+    storage, genesis, batch = open_batch(db, number)
     try:
+        units = _config(storage).units_for(batch.size)
+    finally:
+        storage.close()
+    try:
+        info = dep.key_info(batch.size)
+        if info is not None:  # keys made for another shape (account units) than DB's
+            dep.check_shape(info, batch_shape(genesis, batch.size, units))
         vk = dep.load_verifying_key(batch.size)
     except KeysError as exc:
         raise UsageProblem(str(exc)) from None

@@ -166,6 +166,23 @@ def load_vks(db: str | Path, shapes: tuple[int, ...]) -> dict[int, dict]:
     return vks
 
 
+def check_key_shapes(db: str | Path, genesis: Any, config: Any) -> None:
+    """UsageProblem if a shape's key was made for another shape than DB's (its account units,
+    ``SequencerConfig.units_for``; the meta, ``rollup.keys.Deployment.check_shape``): a
+    verifier of that key would refuse every proof of the circuit the operator proves with."""
+    from rollup.keys import Deployment, StaleKeysError, batch_shape
+
+    dep = Deployment(Path(db))
+    for n in config.shapes:
+        info = dep.key_info(n)
+        if info is None:
+            continue
+        try:
+            dep.check_shape(info, batch_shape(genesis, n, config.units_for(n)))
+        except StaleKeysError as exc:
+            raise UsageProblem(str(exc)) from None
+
+
 def rollup_api():
     """``verifier_contract.rollup`` (layout v2 section 10)."""
     try:
@@ -345,6 +362,7 @@ def deploy_command(
     storage, genesis, config = open_db(db)
     storage.close()
     vks = load_vks(db, config.shapes)
+    check_key_shapes(db, genesis, config)
     saved = read_chain_json(db)
     chain = connect(rpc_url, saved)
     if saved is not None and not force and _has_code(chain, saved["rollup"]):

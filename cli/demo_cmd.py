@@ -426,7 +426,10 @@ def print_summary(res: Any) -> None:
     rep = _Report()
     rep.section("summary")
     records = ", ".join(f"{n} {k}" for k, n in sorted(res.records.items()))
-    rep.line(f"batches           {len(b)} ({st.n_slots} slots each: {records})")
+    rep.line(
+        f"batches           {len(b)} ({st.n_slots} slots and {st.n_units} account units each: "
+        f"{records})"
+    )
     rep.line(f"trades            {res.trades} (and {res.records.get('liquidate', 0)} liquidation)")
     rep.line(
         f"gates per batch   {res.n_gates:,} (PLONK domain 2^{res.domain_power}; "

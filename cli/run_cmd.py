@@ -234,6 +234,12 @@ def run_command(
                 f"batch.shapes = {list(cfg['batch.shapes'])} ({cfg.sources['batch.shapes']}), "
                 f"but {db_path} was created with shapes {list(shapes)}"
             )
+        units = [seq.config.units_for(n) for n in shapes]
+        if cfg["batch.units"] is not None and list(cfg["batch.units"]) != units:
+            raise click.ClickException(
+                f"batch.units = {list(cfg['batch.units'])} ({cfg.sources['batch.units']}), "
+                f"but {db_path} was created with units {units} (shapes {list(shapes)})"
+            )
         _check_operator_key(cfg, seq.genesis)
         chain_json = cfg.chain_json
         if not chain_json.is_file():
@@ -255,7 +261,9 @@ def run_command(
                 f"development node forgets its contracts; deploy again: "
                 f"zkperp chain deploy {db_path}"
             )
-        prover = PlonkBatchProver(db_path, seq.genesis, progress=None if quiet else _progress)
+        prover = PlonkBatchProver(
+            db_path, seq.genesis, config=seq.config, progress=None if quiet else _progress
+        )
         t0 = time.perf_counter()
         try:
             for n in shapes:

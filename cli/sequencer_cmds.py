@@ -63,11 +63,16 @@ _now_option = click.option(
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
-def _shapes(text: str) -> tuple[int, ...]:
+def _ints(text: str, hint: str, what: str) -> tuple[int, ...]:
     try:
         return tuple(int(s) for s in text.split(","))
     except ValueError:
-        raise click.BadParameter(f"a comma-separated list of sizes, got {text!r}") from None
+        raise click.BadParameter(f"a comma-separated list of {what}, got {text!r}",
+                                 param_hint=hint) from None  # fmt: skip
+
+
+def _shapes(text: str) -> tuple[int, ...]:
+    return _ints(text, "--shapes", "sizes")
 
 
 @click.command("init")
@@ -93,6 +98,13 @@ def _shapes(text: str) -> tuple[int, ...]:
     default="2,4,8",
     show_default=True,
     help="Batch sizes in transaction slots, comma-separated; the largest is the capacity.",
+)
+@click.option(
+    "--units",
+    default=None,
+    help="Account units of each shape (the most distinct accounts a batch of it may touch), "
+    "comma-separated, one per shape in the order of --shapes; each in 2..2T, nondecreasing "
+    "with T. Default: T // 2 + 1 (at least 2). A unit costs ~15-20k gates at account depth 8.",
 )
 @click.option("--no-pad", is_flag=True, help="Do not pad batches with no-ops to a shape.")
 @click.option(
@@ -128,6 +140,7 @@ def init(
     timestamp: int | None,
     exchange_id: int,
     shapes: str,
+    units: str | None,
     no_pad: bool,
     max_age: int | None,
     snapshot_every: int,
@@ -145,9 +158,17 @@ def init(
         path = Path(genesis_spec)
         if not path.is_file():
             raise click.BadParameter(f"no genesis file {genesis_spec}", param_hint="--genesis")
-        genesis = genesis_from_json(loads(path.read_bytes()))
+        data = loads(path.read_bytes())
+        if isinstance(data, dict) and "genesis" in data and "exchange_id" not in data:
+            data = data["genesis"]  # `sequencer genesis --with-units`: the genesis in it
+        genesis = genesis_from_json(data)
     config = SequencerConfig(
-        _shapes(shapes), not no_pad, max_age, FeeSchedule(maker_fee, taker_fee), snapshot_every
+        _shapes(shapes),
+        not no_pad,
+        max_age,
+        FeeSchedule(maker_fee, taker_fee),
+        snapshot_every,
+        None if units is None else _ints(units, "--units", "account counts"),
     )
     config.validate()  # before anything is created on disk
     Path(db).parent.mkdir(parents=True, exist_ok=True)
@@ -159,7 +180,12 @@ def init(
         click.echo(f"  state root {seq.root}")
         for m, p in zip(genesis.config.markets, genesis.prices):
             click.echo(f"  market {m.symbol:<4} price {_price(p)} quanta/quantum")
-        click.echo(f"  batch shapes {list(seq.config.shapes)}, pad {seq.config.pad}")
+        cfg = seq.config
+        units = [cfg.units_for(t) for t in cfg.shapes]
+        default = "" if cfg.units is not None else " (default)"
+        click.echo(
+            f"  batch shapes {list(cfg.shapes)}, account units {units}{default}, pad {cfg.pad}"
+        )
         if genesis_spec == "demo":
             click.echo("  demo oracles: their private keys are public (development only)")
             click.echo(
@@ -400,13 +426,29 @@ def show(db: str, number: int, show_pubdata: bool, as_json: bool) -> None:
 @click.command("genesis")
 @click.argument("db", type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", "-o", type=click.Path(dir_okay=False), help="Write it here (else stdout).")
-def genesis(db: str, out: str | None) -> None:
+@click.option(
+    "--with-units",
+    is_flag=True,
+    help='Also the batch shapes and their account units: {"genesis": ..., "shapes": [...], '
+    '"units": [...]} (what `zkperp audit --ptau` needs to rebuild each shape\'s circuit).',
+)
+def genesis(db: str, out: str | None, with_units: bool) -> None:
     """The genesis of DB as JSON: what an auditor needs besides the chain (zkperp audit
-    --genesis), and what `sequencer init --genesis FILE` takes."""
+    --genesis), and what `sequencer init --genesis FILE` takes. With --with-units, wrapped with
+    the batch shapes and their account units (zkperp audit and sequencer init read both)."""
+    from rollup.sequencer import SequencerConfig
     from rollup.storage import Storage
 
     with Storage.open(db) as storage:
-        text = json.dumps(storage.genesis_json, indent=2, sort_keys=True) + "\n"
+        data = storage.genesis_json
+        if with_units:
+            cfg = SequencerConfig.from_json(storage.settings_json)
+            data = {
+                "genesis": data,
+                "shapes": list(cfg.shapes),
+                "units": [cfg.units_for(t) for t in cfg.shapes],
+            }
+        text = json.dumps(data, indent=2, sort_keys=True) + "\n"
     if out is None:
         click.echo(text, nl=False)
     else:

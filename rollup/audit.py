@@ -18,7 +18,9 @@ Then it checks, reporting each divergence with its batch and field (``Divergence
 - verifiers: every registered verifier's runtime code is what ``verifier_contract.render``
   renders and solc compiles (``compile_verifier``) from the trusted verifying key of its batch
   size (the key rebuilt from the published circuit: a ``vk.json`` per shape, a zkey, or a new
-  setup of the batch circuit);
+  setup of the batch circuit of each shape with the deployment's account units,
+  ``trusted_vks_from_circuit``; ``units_from_json`` reads them from ``zkperp sequencer genesis
+  --with-units``);
 - per batch: the event sequence (numbers 0, 1, ...; each old root the previous new root), the
   calldata against the event (number, new root, timestamp, ``keccak(pubdata)``), the records
   decode (``rollup.pubdata``, strict) and their number is ``nSlots``; the state rebuilt from the
@@ -77,6 +79,7 @@ __all__ = [
     "opening_from_json",
     "proof_from_words",
     "trusted_vks_from_circuit",
+    "units_from_json",
 ]
 
 CONFIG_ABI = (
@@ -507,20 +510,42 @@ def vk_from_zkey(path: str | os.PathLike) -> tuple[int, VerifyingKey]:
     return (vk.n_public - 4) // 3, vk
 
 
+def units_from_json(d: Any) -> dict[int, int] | None:
+    """The deployment's ``{T: D}`` (each batch shape's account units) from what ``zkperp
+    sequencer genesis --with-units`` writes (``{"genesis": ..., "shapes": [...], "units":
+    [...]}``); None for a plain genesis (an older export: the default units). AuditError if
+    the shapes and units do not pair up (``rollup.batch.check_units``)."""
+    from rollup.batch import check_units
+    from rollup.errors import ConfigError
+
+    if not isinstance(d, dict) or "units" not in d:
+        return None
+    try:
+        shapes, units = check_units(d.get("shapes"), d["units"])
+    except ConfigError as exc:
+        raise AuditError(f"the deployment's batch shapes and units: {exc}") from None
+    return None if units is None else dict(zip(shapes, units))
+
+
 def trusted_vks_from_circuit(
-    genesis: Genesis, shapes: Iterable[int], ptau: str | os.PathLike
+    genesis: Genesis,
+    shapes: Iterable[int],
+    ptau: str | os.PathLike,
+    units: Mapping[int, int] | None = None,
 ) -> dict[int, VerifyingKey]:
     """The verifying keys rebuilt from the published circuit: the batch circuit of each shape
-    under ``genesis``'s config (``rollup.keys.batch_shape``) set up on ``ptau``
+    under ``genesis``'s config with the deployment's account units (``units[T]``; a shape not
+    in it, or None: ``default_units(T)``; ``rollup.keys.batch_shape``) set up on ``ptau``
     (``prover.plonk.setup``; deterministic given the ptau, so it equals the operator's key)."""
     from prover.plonk.setup import SetupError, setup
     from prover.ptau import read_ptau
     from rollup.keys import batch_shape, compiled_circuit
 
+    units = dict(units or {})
     srs = read_ptau(ptau)
     out = {}
     for n in sorted(set(shapes)):
-        cs = compiled_circuit(batch_shape(genesis, n)).cs
+        cs = compiled_circuit(batch_shape(genesis, n, units.get(n))).cs
         try:
             out[n] = setup(cs, srs).vk
         except SetupError as exc:

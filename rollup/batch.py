@@ -16,17 +16,20 @@ A batch is what issue E proves and issue F's contract accepts:
 - ``l1_queue``: [start, end) of the L1 queue (deposits and forced withdrawals, in order) the
   batch consumes; the contract pops exactly these.
 
-Padding: with ``shapes`` (circuit sizes in transaction slots, issue E picks them) a batch of n
-slots that touches k distinct accounts is padded to the smallest shape T with T >= n and
-``default_units(T)`` >= k (``circuits.state_transition``: the batch circuit loads and stores each
-account a batch touches once, in one of its account units; ``accessed_accounts`` says which
-accounts a transaction touches; the insurance account's end-of-batch update is apart). The
-largest shape T_max is the most a batch holds: T_max slots and ``default_units(T_max)``
-accounts. Without padding a batch is n slots, or more (NoOps) when n slots lack the units.
+Padding: with ``shapes`` (circuit sizes in transaction slots, issue E picks them) and their
+account units D(T) (a deployment setting, ``rollup.sequencer.SequencerConfig.units``; default
+``default_units(T)``) a batch of n slots that touches k distinct accounts is padded to the
+smallest shape T with T >= n and D(T) >= k (``circuits.state_transition``: the batch circuit
+loads and stores each account a batch touches once, in one of its D account units;
+``accessed_accounts`` says which accounts a transaction touches; the insurance account's
+end-of-batch update is apart). The largest shape T_max is the most a batch holds: T_max slots
+and D(T_max) accounts (units are nondecreasing with T, ``check_units``). Without padding a batch
+is n slots, or more (NoOps) when n slots lack the units.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
@@ -61,6 +64,7 @@ __all__ = [
     "accessed_accounts",
     "batch_units",
     "check_shapes",
+    "check_units",
     "padded_size",
     "slots_needed",
 ]
@@ -161,29 +165,84 @@ def check_shapes(shapes: object) -> tuple[int, ...]:
 
 
 def batch_units(n_slots: int) -> int:
-    """The distinct accounts a batch of ``n_slots`` slots may touch
-    (``circuits.state_transition.default_units``)."""
+    """The default account units of a batch of ``n_slots`` slots: the distinct accounts it may
+    touch when the deployment does not set them (``circuits.state_transition.default_units``)."""
     from circuits.state_transition import default_units  # lazy: the circuit modules are heavy
 
     return default_units(n_slots)
 
 
-def padded_size(n_slots: int, shapes: tuple[int, ...], pad: bool, n_accounts: int = 0) -> int:
+def check_units(shapes: object, units: object) -> tuple[tuple[int, ...], tuple[int, ...] | None]:
+    """(shapes, units) validated and sorted by shape together: ``shapes`` as ``check_shapes``;
+    ``units`` None (``batch_units`` of each) or one count per shape, in the same order, each in
+    2..2T (a trade touches two accounts; a slot at most two) and nondecreasing with T (the
+    largest shape holds the most). ConfigError naming the shape otherwise."""
+    if units is None:
+        return check_shapes(shapes), None
+    if not isinstance(shapes, tuple | list) or not shapes:
+        raise ConfigError("batch shapes: a non-empty list of sizes")
+    if not isinstance(units, tuple | list):
+        raise ConfigError(f"batch units: a list of account counts, one per shape, got {units!r}")
+    if len(units) != len(shapes):
+        raise ConfigError(
+            f"batch units: {len(units)} counts for {len(shapes)} shapes "
+            f"(one per shape, in the order of the shapes)"
+        )
+    sorted_shapes = check_shapes(shapes)
+    by_shape = dict(zip(shapes, units))
+    out = []
+    for t in sorted_shapes:
+        d = by_shape[t]
+        if not isinstance(d, int) or isinstance(d, bool) or not 2 <= d <= 2 * t:
+            raise ConfigError(
+                f"the account units of shape {t} must be an integer in 2..{2 * t} "
+                f"(2 T: two accounts a slot), got {d!r}"
+            )
+        if out and d < out[-1]:
+            raise ConfigError(
+                f"batch units must not decrease with the shape: shape {t} has {d}, a smaller "
+                f"shape has {out[-1]}"
+            )
+        out.append(d)
+    return sorted_shapes, tuple(out)
+
+
+UnitsSpec = Union[Sequence[int], Mapping[int, int], None]  # noqa: UP007 (a runtime alias)
+"""Account units: one count per shape (parallel to ``shapes``), a ``{T: D}`` mapping, or None
+(``batch_units`` of each size)."""
+
+
+def _units_of(shapes: Sequence[int], units: UnitsSpec) -> Callable[[int], int]:
+    """D(size) of ``units`` (a size that is not a shape: ``batch_units``)."""
+    if units is None:
+        return batch_units
+    table = dict(units) if isinstance(units, Mapping) else dict(zip(shapes, units, strict=True))
+    return lambda size: table[size] if size in table else batch_units(size)
+
+
+def padded_size(
+    n_slots: int,
+    shapes: tuple[int, ...],
+    pad: bool,
+    n_accounts: int = 0,
+    units: UnitsSpec = None,
+) -> int:
     """The slots of a batch of ``n_slots`` slots touching ``n_accounts`` distinct accounts
     (``accessed_accounts``): the smallest shape with n_slots or more slots and n_accounts or
-    more units (``pad``); or (no padding) ``n_slots`` itself, or the fewest slots >= n_slots
-    whose units hold n_accounts."""
+    more units (``pad``; ``units``: each shape's, as ``UnitsSpec``); or (no padding) ``n_slots``
+    itself, or the fewest slots >= n_slots whose units hold n_accounts."""
+    units_of = _units_of(shapes, units)
     if not pad:
         size = n_slots
-        while batch_units(size) < n_accounts:
+        while units_of(size) < n_accounts:
             size += 1
         return size
     for s in shapes:
-        if s >= n_slots and batch_units(s) >= n_accounts:
+        if s >= n_slots and units_of(s) >= n_accounts:
             return s
     raise ConfigError(
         f"{n_slots} slots touching {n_accounts} accounts exceed the largest batch shape "
-        f"{shapes[-1]} ({batch_units(shapes[-1])} accounts)"
+        f"{shapes[-1]} ({units_of(shapes[-1])} accounts)"
     )
 
 

@@ -39,9 +39,9 @@ of the rollup, end to end, on the embedded EVM, checked against the chain.
 
 A failed check raises ``DemoError`` (a ``RollupError``: one line at the CLI).
 
-Sizes: the demo's shape is small on purpose (a few minutes on 2 cores): 4 slots a batch at
-account depth 3 (64 accounts) and order depth 1 (4 order slots an account), one market (BTC),
-about 250k gates, a 2^18 PLONK domain.
+Sizes: the demo's shape is small on purpose (a few minutes on 2 cores): 4 slots a batch with
+4 account units (``DemoSettings.n_units``: every trader fits one batch), at account depth 3
+(64 accounts) and order depth 1 (4 order slots an account), one market (BTC).
 """
 
 from __future__ import annotations
@@ -115,6 +115,19 @@ class DemoSettings:
             raise DemoError(f"the demo's batches have 4 to 16 slots, not {self.n_slots}")
         if not 2 <= self.account_depth <= 8 or not 1 <= self.order_depth <= 4:
             raise DemoError("account depth 2..8 and order depth 1..4 (4-ary levels)")
+
+    @property
+    def n_units(self) -> int:
+        """The shape's account units: ``n_slots``, so that a round's batch holds every trader
+        (the default T // 2 + 1 would cut a 4-slot round touching 4 traders in two)."""
+        return self.n_slots
+
+    def sequencer_config(self) -> Any:
+        """The demo sequencer's ``SequencerConfig``: the one shape with its units, where the
+        keys (``rollup.keys.batch_shape``) and the prover take D from too."""
+        from rollup.sequencer import SequencerConfig
+
+        return SequencerConfig(shapes=(self.n_slots,), units=(self.n_units,))
 
 
 @dataclass(frozen=True)
@@ -365,19 +378,22 @@ def _keys(settings: DemoSettings, genesis: Any, say: Callable[[str], None], res:
     from prover.plonk.constraint_system import domain_power
     from rollup.keys import Deployment, batch_shape, compiled_circuit, dev_ptau, setup_shape
 
-    shape = batch_shape(genesis, settings.n_slots)
+    config = settings.sequencer_config()
+    shape = batch_shape(genesis, settings.n_slots, config.units_for(settings.n_slots))
     t0 = time.perf_counter()
     cs = compiled_circuit(shape).cs
     res.seconds["circuit"] = time.perf_counter() - t0
     power = domain_power(cs)
     res.shape, res.n_gates, res.domain_power = shape, cs.n_gates, power
     say(
-        f"batch circuit: {settings.n_slots} slots, account depth {shape.account_depth}, order "
+        f"batch circuit: {settings.n_slots} slots, {shape.n_units} account units, account "
+        f"depth {shape.account_depth}, order "
         f"depth {shape.order_depth}, {shape.n_markets} market: {cs.n_gates:,} gates "
         f"(domain 2^{power}), compiled in {res.seconds['circuit']:.1f} s"
     )
     stem = Path(settings.cache_dir) / (
-        f"keys_s{shape.n_slots}_a{shape.account_depth}_o{shape.order_depth}_m{shape.n_markets}"
+        f"keys_s{shape.n_slots}_u{shape.n_units}_a{shape.account_depth}_o{shape.order_depth}"
+        f"_m{shape.n_markets}"
     )
     dep = Deployment(stem)
     t0 = time.perf_counter()
@@ -401,7 +417,7 @@ def run_demo(settings: DemoSettings, say: Callable[[str], None] = print) -> Demo
     """Run the demo (module docstring); ``say`` gets one line per step."""
     from rollup.audit import audit_chain
     from rollup.operator import Operator, PlonkBatchProver
-    from rollup.sequencer import Sequencer, SequencerConfig
+    from rollup.sequencer import Sequencer
     from rollup.state import State
     from rollup.storage import Storage
     from verifier_contract import rollup as ro
@@ -457,8 +473,9 @@ def run_demo(settings: DemoSettings, say: Callable[[str], None] = print) -> Demo
         work = Path(tmp.name)
     work.mkdir(parents=True, exist_ok=True)
     db = work / "seq.db"
-    seq = Sequencer.create(db, genesis, SequencerConfig(shapes=(settings.n_slots,)), clock=l1_time)
-    prover = PlonkBatchProver(stem, genesis)
+    config = settings.sequencer_config()
+    seq = Sequencer.create(db, genesis, config, clock=l1_time)
+    prover = PlonkBatchProver(stem, genesis, config=config)
     reports: dict[int, dict] = {}
 
     def on_event(ev: Any) -> None:

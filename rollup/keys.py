@@ -11,8 +11,10 @@ For a sequencer database ``<db>`` the directory ``<db>.d/`` holds::
     proofs/batch_<number>.proof.json, .public.json   (snarkjs formats) and .wtns (the witness)
 
 A batch of ``n`` slots is proven by the circuit ``BatchShape(n, account_depth, order_depth,
-n_markets)`` of the genesis config (``circuits.state_transition``): one PLONK setup
-(``prover.plonk.setup``, ePrint 2019/953 section 8.1) per shape of the sequencer's config.
+n_markets, n_units)`` of the genesis config and the sequencer config's account units of that
+shape (``SequencerConfig.units_for(n)``; ``circuits.state_transition``): one PLONK setup
+(``prover.plonk.setup``, ePrint 2019/953 section 8.1) per shape of the sequencer's config. The
+meta records the whole shape, ``n_units`` included: a key made for another D is stale.
 ``setup_keys`` skips a shape whose key was made from the same circuit digest and ptau, so it is
 cheap to re-run; a key whose circuit digest no longer matches the circuit (the circuit changed)
 is reported as stale by ``check_fresh`` and redone by ``setup_keys``.
@@ -74,12 +76,16 @@ class StaleKeysError(KeysError):
     code = "stale_keys"
 
 
-def batch_shape(genesis: Genesis, n_slots: int):
-    """The circuit shape that proves batches of ``n_slots`` slots under ``genesis``'s config."""
+def batch_shape(genesis: Genesis, n_slots: int, n_units: int | None = None):
+    """The circuit shape that proves batches of ``n_slots`` slots under ``genesis``'s config,
+    with ``n_units`` account units (the deployment's: ``SequencerConfig.units_for(n_slots)``;
+    None: ``default_units(n_slots)``)."""
     from circuits.state_transition import BatchShape
 
     cfg = genesis.config
-    return BatchShape(n_slots, cfg.account_depth, cfg.order_depth, len(cfg.markets))
+    if n_units is None:
+        return BatchShape(n_slots, cfg.account_depth, cfg.order_depth, len(cfg.markets))
+    return BatchShape(n_slots, cfg.account_depth, cfg.order_depth, len(cfg.markets), n_units)
 
 
 def compiled_circuit(shape):
@@ -208,10 +214,25 @@ class Deployment:
 
     def check_fresh(self, info: KeyInfo, shape, cs) -> None:
         """StaleKeysError unless ``info`` was made for ``shape``'s circuit ``cs`` as it is now."""
-        if info.shape != _shape_json(shape) or info.circuit_digest != circuit_digest(cs):
+        self.check_shape(info, shape)
+        if info.circuit_digest != circuit_digest(cs):
             raise StaleKeysError(
                 f"the keys in {self.zkey(info.n_slots)} were made for another version of the "
-                f"batch circuit (or another shape): run `zkperp batch setup {self.db}` again"
+                f"batch circuit: run `zkperp batch setup {self.db}` again"
+            )
+
+    def check_shape(self, info: KeyInfo, shape) -> None:
+        """StaleKeysError unless ``info`` was made for ``shape`` (its depths, markets and
+        account units; cheap: no circuit is compiled)."""
+        made, want = _meta_shape(info.shape), _shape_json(shape)
+        if made != want:
+            got = made if isinstance(made, dict) else {}
+            diff = ", ".join(
+                f"{k} {got.get(k)} (now {want[k]})" for k in want if got.get(k) != want[k]
+            )
+            raise StaleKeysError(
+                f"the keys in {self.zkey(info.n_slots)} were made for another shape ({diff}): "
+                f"run `zkperp batch setup {self.db}` again"
             )
 
     def load_proving_key(self, n_slots: int):
@@ -239,7 +260,19 @@ def _shape_json(shape) -> dict:
         "account_depth": shape.account_depth,
         "order_depth": shape.order_depth,
         "n_markets": shape.n_markets,
+        "n_units": shape.n_units,
     }
+
+
+def _meta_shape(shape: dict) -> dict:
+    """A meta's shape; one written before shapes had ``n_units`` was made with the default."""
+    if not isinstance(shape, dict) or "n_units" in shape:
+        return shape
+    if not isinstance(shape.get("n_slots"), int):
+        return shape
+    from circuits.state_transition import default_units
+
+    return {**shape, "n_units": default_units(shape["n_slots"])}
 
 
 def dev_ptau(

@@ -147,14 +147,17 @@ def describe(ev: OperatorEvent) -> str:
 class PlonkBatchProver:
     """Proves batches with the keys of ``<db>.d/keys`` (``zkperp batch setup``): one proving
     key per shape, loaded once and checked fresh against the circuit as it is now
-    (``rollup.keys.Deployment.check_fresh``). ``progress(k, name, seconds)``: the prover's
-    per-round callback (``prover.plonk.prover.prove_with_timings``)."""
+    (``rollup.keys.Deployment.check_fresh``). ``config``: the ``SequencerConfig`` the sequencer
+    runs with (each shape's circuit has its account units, ``units_for``; None: the default
+    units). ``progress(k, name, seconds)``: the prover's per-round callback
+    (``prover.plonk.prover.prove_with_timings``)."""
 
     def __init__(
         self,
         db: str | Path,
         genesis: Any,
         *,
+        config: Any = None,
         progress: Callable[[int, str, float | None], None] | None = None,
         verify: bool = True,
     ) -> None:
@@ -162,6 +165,7 @@ class PlonkBatchProver:
 
         self.dep = Deployment(Path(db))
         self.genesis = genesis
+        self.config = config
         self.progress = progress
         self.verify = verify
         self._keys: dict[int, tuple[Any, Any, Any]] = {}
@@ -173,7 +177,8 @@ class PlonkBatchProver:
             from rollup.keys import batch_shape, compiled_circuit
 
             info = self.dep.require_keys(n_slots)
-            shape = batch_shape(self.genesis, n_slots)
+            units = None if self.config is None else self.config.units_for(n_slots)
+            shape = batch_shape(self.genesis, n_slots, units)
             self.dep.check_fresh(info, shape, compiled_circuit(shape).cs)
             pk = self.dep.load_proving_key(n_slots)
             self._keys[n_slots] = (shape, pk, ProverContext.from_key(pk))

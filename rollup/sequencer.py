@@ -32,7 +32,8 @@ Batches (``rollup.batch.Batch``)
 --------------------------------
 The open batch takes every transaction as it is applied, and keeps the set of distinct
 accounts they touch (``rollup.batch.accessed_accounts``: the batch circuit loads and stores each
-once, in one of its ``default_units(T)`` account units). It is cut (its post-state root
+once, in one of its D account units: ``SequencerConfig.units_for(T)``, a deployment setting,
+``default_units(T)`` unless set). It is cut (its post-state root
 computed, padded to the smallest shape with enough slots and units, encoded as pubdata) when it
 reaches the largest shape's slots (right after the transaction that fills it, even within a
 request: a taker order's fills may span two batches), by ``cut()``, by ``tick()`` or the next
@@ -84,7 +85,7 @@ from rollup.batch import (
     Request,
     accessed_accounts,
     batch_units,
-    check_shapes,
+    check_units,
     padded_size,
     slots_needed,
 )
@@ -176,17 +177,27 @@ def demo_genesis(timestamp: int, exchange_id: int = 1) -> Genesis:
 
 @dataclass(frozen=True)
 class SequencerConfig:
-    """Batch shapes (slots; the largest is a batch's capacity), whether to pad to them, the
-    batch age that triggers a cut, fees, and how often (in batches) to snapshot."""
+    """Batch shapes (slots; the largest is a batch's capacity) and their account units (the
+    most distinct accounts a batch of each shape may touch, parallel to ``shapes``; None:
+    ``default_units`` of each), whether to pad to them, the batch age that triggers a cut, fees,
+    and how often (in batches) to snapshot.
+
+    The units are a deployment setting: each shape's circuit is built with its D
+    (``rollup.keys.batch_shape``), a unit costs gates (~15-20k at account depth 8), and the
+    sequencer cuts a batch before it touches more than the largest shape's D accounts."""
 
     shapes: tuple[int, ...] = (2, 4, 8)  # each has a batch-circuit setup within 2^20 gates
     pad: bool = True
     max_batch_age: int | None = None
     fees: FeeSchedule = field(default_factory=FeeSchedule)
     snapshot_every: int = 8
+    units: tuple[int, ...] | None = None
 
     def validate(self) -> None:
-        object.__setattr__(self, "shapes", check_shapes(self.shapes))
+        """ConfigError on a bad value; sorts ``shapes`` (and ``units`` with them)."""
+        shapes, units = check_units(self.shapes, self.units)
+        object.__setattr__(self, "shapes", shapes)
+        object.__setattr__(self, "units", units)
         if not isinstance(self.pad, bool):
             raise ConfigError("pad is true or false")
         if self.max_batch_age is not None:
@@ -198,9 +209,28 @@ class SequencerConfig:
     def capacity(self) -> int:
         return self.shapes[-1]
 
+    def units_for(self, n_slots: int) -> int:
+        """The account units D of batches of ``n_slots`` slots: the configured D of that shape,
+        else (no units configured, or a size that is not a shape: an unpadded batch)
+        ``default_units(n_slots)``. The circuit, the keys and the cut all use this."""
+        if self.units is not None and n_slots in self.shapes:
+            return self.units[self.shapes.index(n_slots)]
+        return batch_units(n_slots)
+
+    @property
+    def unit_map(self) -> dict[int, int]:
+        """``{T: D}`` of every shape."""
+        return {t: self.units_for(t) for t in self.shapes}
+
+    @property
+    def max_units(self) -> int:
+        """The most distinct accounts a batch may touch: the largest shape's units."""
+        return self.units_for(self.capacity)
+
     def to_json(self) -> dict:
         return {
             "shapes": list(self.shapes),
+            "units": None if self.units is None else list(self.units),
             "pad": self.pad,
             "max_batch_age": self.max_batch_age,
             "maker_fee_ppm": self.fees.maker_ppm,
@@ -210,15 +240,18 @@ class SequencerConfig:
 
     @classmethod
     def from_json(cls, d: dict) -> SequencerConfig:
+        """The settings of ``to_json`` (an older one without ``units``: the defaults)."""
         try:
+            units = d.get("units")
             cfg = cls(
                 tuple(d["shapes"]),
                 d["pad"],
                 d["max_batch_age"],
                 FeeSchedule(d["maker_fee_ppm"], d["taker_fee_ppm"]),
                 d["snapshot_every"],
+                None if units is None else tuple(units),
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, AttributeError) as exc:
             raise ConfigError(f"sequencer settings: {exc}") from None
         cfg.validate()
         return cfg
@@ -326,7 +359,7 @@ class Sequencer:
         self.clock: Callable[[], int] = clock if clock is not None else (lambda: int(time.time()))
         self.verifier: SignatureVerifier = verifier if verifier is not None else EdDSAVerifier()
         self.backend: Backend = backend
-        self._units = batch_units(self.config.capacity)  # the most accounts a batch touches
+        self._units = self.config.max_units  # the most accounts a batch touches
         self._reset()
 
     def _reset(self) -> None:
@@ -441,6 +474,7 @@ class Sequencer:
             "resting_orders": len(self.book),
             "markets": markets,
             "shapes": list(self.config.shapes),
+            "units": [self.config.units_for(t) for t in self.config.shapes],
         }
 
     def account_info(self, index: int) -> dict:
@@ -596,7 +630,8 @@ class Sequencer:
         ob = self._open
         self.state.end_batch()  # the pending insurance to account 0: part of the post-root
         post_root = self.state.root
-        size = padded_size(ob.slots, self.config.shapes, self.config.pad, len(ob.accounts))
+        cfg = self.config
+        size = padded_size(ob.slots, cfg.shapes, cfg.pad, len(ob.accounts), cfg.unit_map)
         records = tuple(ob.records) + (NoopRecord(),) * (size - len(ob.records))
         pubdata = encode_records(records)
         n_l1 = sum(isinstance(tx, Deposit | ForcedWithdrawal) for tx in ob.txs)

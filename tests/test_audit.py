@@ -466,3 +466,72 @@ def test_cli_keys_from_zkeys_and_from_the_circuit(served, tmp_path, monkeypatch)
     result = run(*base, "--contract", other.dep.rollup, "--ptau", ptau)
     assert result.exit_code == 0, result.output
     assert "1 batches" in result.output and "verifier for 4 slots" in result.output
+
+
+def _standin_units(n_slots: int, n_units: int):
+    """A stand-in whose circuit (so whose key and verifier) depends on the account units, as
+    the batch circuit's does."""
+    b = CircuitBuilder()
+    xs = b.public_inputs("pi", 4 + 3 * n_slots)
+    acc = b.private_input("s")
+    for x in xs:
+        acc = b.mul(acc, acc + x)
+    for k in range(n_units):
+        acc = b.mul(acc, acc + k + 1)
+    return b.compile()
+
+
+def test_cli_rebuilds_each_shape_with_the_deployments_units(served, tmp_path, monkeypatch):
+    """--ptau rebuilds each shape with its account units: from the genesis export of `zkperp
+    sequencer genesis --with-units`, from --units, else the default (T // 2 + 1: 3 for 4 slots,
+    which is not this deployment's 4: the verifier is not the rebuilt key's)."""
+    from prover.ptau import read_ptau, write_dev_ptau
+
+    node, op, work = served
+    ptau = tmp_path / "dev.ptau"
+    write_dev_ptau(ptau, 8, rng=random.Random(5))
+    srs = read_ptau(ptau)
+    circuit = _standin_units(4, 4)
+    deployed = Operator(op.chain, op.genesis, keys={4: (circuit, setup(circuit.cs, srs))})
+    deployed.scenario(1)  # one batch of 4 slots, made with 4 units
+    built = []
+
+    def compiled(shape):
+        built.append((shape.n_slots, shape.n_units))
+        return _standin_units(shape.n_slots, shape.n_units)
+
+    monkeypatch.setattr("rollup.keys.compiled_circuit", compiled)
+    plain = work / "genesis.json"
+    wrapped = tmp_path / "genesis_units.json"
+    gj = json.loads(plain.read_text())
+    wrapped.write_text(json.dumps({"genesis": gj, "shapes": [2, 4], "units": [2, 4]}))
+    base = ["audit", "--rpc-url", node.url, "--contract", deployed.dep.rollup, "--ptau", ptau]
+    result = run(*base, "--genesis", wrapped)
+    assert result.exit_code == 0, result.output
+    assert "4 slots (4 account units)" in result.output and built == [(4, 4)]
+    result = run(*base, "--genesis", plain, "--units", "4:4")
+    assert result.exit_code == 0, result.output
+    built.clear()
+    result = run(*base, "--genesis", plain)  # an older export: the default units
+    assert result.exit_code == 1 and built == [(4, 3)], result.output
+    assert "verifier" in result.output
+    result = run(*base, "--genesis", wrapped, "--units", "4:3")  # --units wins
+    assert result.exit_code == 1, result.output
+    # the library: the units of each shape, the default for the others
+    vks = audit.trusted_vks_from_circuit(op.genesis, [4], ptau, {4: 4})
+    assert vks[4] == setup(circuit.cs, srs).vk
+    assert audit.units_from_json({"genesis": gj}) is None
+    assert audit.units_from_json({"genesis": gj, "shapes": [4, 2], "units": [4, 2]}) == {
+        2: 2,
+        4: 4,
+    }
+    # bad units: exit 2 with one clear line
+    for bad in (["--units", "4"], ["--units", "4:x"]):
+        result = run(*base, "--genesis", plain, *bad)
+        assert result.exit_code == 2 and "--units" in result.output, result.output
+    result = run("audit", "--rpc-url", node.url, "--contract", deployed.dep.rollup,
+                 "--genesis", plain, "--vk-dir", work / "keys", "--units", "4:4")  # fmt: skip
+    assert result.exit_code == 2 and "give --ptau" in result.output
+    wrapped.write_text(json.dumps({"genesis": gj, "shapes": [2, 4], "units": [2]}))
+    result = run(*base, "--genesis", wrapped)
+    assert result.exit_code == 2 and "1 counts for 2 shapes" in result.output, result.output

@@ -101,7 +101,9 @@ def test_setup_writes_the_keys_and_is_cached(proven):
     for path in (dep.zkey(1), dep.vk(1), dep.meta(1)):
         assert path.is_file(), path
     meta = json.loads(dep.meta(1).read_text())
-    assert meta["shape"] == {"n_slots": 1, "account_depth": 1, "order_depth": 1, "n_markets": 1}
+    assert meta["shape"] == {
+        "n_slots": 1, "account_depth": 1, "order_depth": 1, "n_markets": 1, "n_units": 2
+    }  # fmt: skip
     # the vk.json is the zkey's, as `zkey export verificationkey` writes it
     exported = proven.parent / "exported.vk.json"
     ok("zkey", "export", "verificationkey", dep.zkey(1), exported)
@@ -194,6 +196,13 @@ def test_missing_and_stale_keys_exit_2(proven, tmp_path):
     meta["circuit_digest"] = "0" * 64
     dep2.meta(1).write_text(json.dumps(meta))
     assert "another version of the batch circuit" in fails(2, "batch", "prove", other, 0)
+    # keys made for other account units (the meta's shape): stale for prove and verify
+    meta = json.loads(dep.meta(1).read_text())
+    meta["shape"]["n_units"] = 1
+    dep2.meta(1).write_text(json.dumps(meta))
+    for cmd in ("prove", "verify"):
+        out = fails(2, "batch", cmd, other, 0)
+        assert "another shape (n_units 1 (now 2))" in out and "zkperp batch setup" in out
 
 
 @pytest.mark.node

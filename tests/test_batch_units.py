@@ -2,8 +2,10 @@
 once, ``circuits.gadgets.account_memory``): ``rollup.batch.accessed_accounts`` for every
 transaction type, executed and refused; ``padded_size`` picks a shape with enough units; the
 sequencer cuts a batch before a transaction that would touch more distinct accounts than
-``default_units(capacity)``, and not before; a restart from the database re-cuts the same
-batches and restores the open batch's accounts.
+the largest shape's units (``default_units(capacity)``, or the deployment's
+``SequencerConfig.units``: validated, stored in the settings, used by the cut, the padding and
+the keys' shape), and not before; a restart from the database re-cuts the same batches and
+restores the open batch's accounts.
 
 Fixtures and signed orders come from ``tests.test_sequencer`` (genesis with 5 keys; one extra
 key here for account 5)."""
@@ -312,3 +314,122 @@ def test_an_older_snapshot_without_the_open_accounts_recomputes_them(tmp_path):
     fresh._load(body, fresh.verifier)
     assert fresh._open.accounts == {0, 2, 5} and fresh._open.slots == 3
     assert fresh.root == s.root
+
+
+# --- configured units (a deployment setting: SequencerConfig.units) ------------------------------
+
+
+def test_padded_size_takes_the_configured_units_as_a_tuple_or_a_mapping():
+    shapes = (2, 4)
+    for units in ((2, 4), {2: 2, 4: 4}):
+        assert padded_size(2, shapes, True, 2, units) == 2
+        assert padded_size(3, shapes, True, 4, units) == 4  # default_units(4) = 3 would refuse
+        with pytest.raises(ConfigError, match="5 accounts exceed the largest batch shape 4 "):
+            padded_size(3, shapes, True, 5, units)
+    assert padded_size(1, (2, 4), True, 2, (3, 4)) == 2  # shape 2 with 3 units
+    # no padding: a shape's own units, the default for other sizes
+    assert padded_size(3, shapes, False, 4, (2, 4)) == 4
+    assert padded_size(4, shapes, False, 4, (2, 4)) == 4
+    assert padded_size(2, shapes, False, 3, {2: 2, 4: 3}) == 4
+
+
+def test_units_config_is_validated_with_clear_errors():
+    cfg = SequencerConfig(shapes=(8, 2, 4), units=(6, 2, 4))
+    cfg.validate()  # sorted by shape, the units with them
+    assert (cfg.shapes, cfg.units) == ((2, 4, 8), (2, 4, 6))
+    assert [cfg.units_for(t) for t in (2, 4, 8)] == [2, 4, 6]
+    assert cfg.units_for(3) == default_units(3)  # an unpadded size: the default
+    assert cfg.max_units == 6 and cfg.unit_map == {2: 2, 4: 4, 8: 6}
+    default = SequencerConfig(shapes=(2, 4, 8))
+    default.validate()
+    assert default.units is None and default.unit_map == {2: 2, 4: 3, 8: 5}
+    bad = [
+        ((2, 4), (2,), "1 counts for 2 shapes"),
+        ((2, 4), (2, 3, 4), "3 counts for 2 shapes"),
+        ((2, 4), (1, 3), r"units of shape 2 must be an integer in 2\.\.4"),
+        ((2, 4), (2, 9), r"units of shape 4 must be an integer in 2\.\.8"),
+        ((1,), (3,), r"units of shape 1 must be an integer in 2\.\.2"),
+        ((2, 4), (2, True), "units of shape 4"),
+        ((2, 4), (2, "3"), "units of shape 4"),
+        ((2, 4), (4, 3), "must not decrease with the shape: shape 4 has 3"),
+        ((4, 2), (3, 4), "must not decrease"),  # parallel to the shapes as given
+        ((2, 4), 3, "a list of account counts"),
+        ((2, 2), (2, 2), "distinct"),
+    ]
+    for shapes, units, why in bad:
+        with pytest.raises(ConfigError, match=why):
+            SequencerConfig(shapes=shapes, units=units).validate()
+        with pytest.raises(ConfigError, match=why):  # nothing is created with it
+            Sequencer(genesis(), SequencerConfig(shapes=shapes, units=units))
+
+
+def test_units_round_trip_through_the_settings_json_and_old_settings_load_the_defaults():
+    cfg = SequencerConfig(shapes=(2, 4), units=(2, 4))
+    cfg.validate()
+    d = cfg.to_json()
+    assert d["units"] == [2, 4]
+    assert SequencerConfig.from_json(d) == cfg
+    none = SequencerConfig(shapes=(2, 4))
+    assert none.to_json()["units"] is None and SequencerConfig.from_json(none.to_json()) == none
+    old = {k: v for k, v in none.to_json().items() if k != "units"}  # before units existed
+    loaded = SequencerConfig.from_json(old)
+    assert loaded.units is None and loaded.unit_map == {2: 2, 4: 3}
+    with pytest.raises(ConfigError, match="2 counts for 1 shapes"):
+        SequencerConfig.from_json({**d, "shapes": [4]})
+    with pytest.raises(ConfigError, match="sequencer settings"):
+        SequencerConfig.from_json({**d, "units": 7})
+
+
+def test_the_sequencer_cuts_at_the_configured_units_and_a_restart_keeps_them(tmp_path):
+    path = tmp_path / "units.db"
+    config = SequencerConfig(shapes=(2, 4), units=(2, 4))
+    s = Sequencer.create(path, genesis(), config)
+    for i in range(4):  # 4 accounts in 4 slots: the default 3 units would cut before the 4th
+        assert s.submit(deposit(i, i), T0 + 1).batches == ((0,) if i == 3 else ())
+    b = s.batch(0)
+    assert (b.n_txs, b.size) == (4, 4) and s.status()["units"] == [2, 4]
+    s.submit(deposit(4, 4), T0 + 2)
+    s.submit(sign_transfer(KEYS[0], 0, 1, 100, 0, 0, X), T0 + 2)  # accounts 4, 0, 1: pad to 4
+    b = s.cut(T0 + 2)
+    assert (b.n_txs, b.size) == (2, 4)
+    # the largest shape's units are the limit: a 5th account is cut before
+    for i, q in ((0, 1), (1, 0), (2, 0), (3, 0)):
+        s.submit(sign_withdrawal(KEYS[i], i, 10, 0, q, X), T0 + 3)
+    assert s.batch_number == 3 and (s.batch(2).n_txs, s.batch(2).size) == (4, 4)
+    out = s.submit(sign_withdrawal(KEYS[4], 4, 10, 0, 0, X), T0 + 3)
+    assert out.batches == () and len(s.open_transactions) == 1
+    batches = [s.batch(n) for n in range(s.batch_number)]
+    s.close()
+    again = Sequencer.open(path)  # the settings carry the units: the same cuts on replay
+    assert again.config.units == (2, 4)
+    assert [again.batch(n) for n in range(again.batch_number)] == batches
+    again.close()
+    # the same requests under the default units (3 for shape 4) cut the first batch earlier
+    d = Sequencer(genesis(), SequencerConfig(shapes=(2, 4)))
+    outs = [d.submit(deposit(i, i), T0 + 1).batches for i in range(4)]
+    assert outs == [(), (), (), (0,)] and len(d.open_transactions) == 1  # batch 0 holds 3
+
+
+def test_keys_made_for_other_units_are_stale(tmp_path):
+    from rollup.keys import Deployment, KeyInfo, StaleKeysError, batch_shape
+
+    g = genesis()
+    dep = Deployment(tmp_path / "k.db")
+    shape = batch_shape(g, 4, 4)
+    assert (shape.n_slots, shape.n_units) == (4, 4)
+    assert batch_shape(g, 4).n_units == default_units(4)
+    made = KeyInfo(4, dict(_shape_json_of(shape)), "0" * 64, 1, 1, 16, "ptau")
+    dep.check_shape(made, shape)  # the same shape: fresh
+    with pytest.raises(StaleKeysError, match=r"another shape \(n_units 4 \(now 3\)\)"):
+        dep.check_shape(made, batch_shape(g, 4))
+    # a meta written before shapes recorded n_units was made with the default units
+    old = {k: v for k, v in made.shape.items() if k != "n_units"}
+    dep.check_shape(replace(made, shape=old), batch_shape(g, 4))
+    with pytest.raises(StaleKeysError, match="n_units 3 \\(now 4\\)"):
+        dep.check_shape(replace(made, shape=old), shape)
+
+
+def _shape_json_of(shape) -> dict:
+    from rollup.keys import _shape_json
+
+    return _shape_json(shape)

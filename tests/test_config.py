@@ -85,6 +85,8 @@ def test_precedence_defaults_file_env_flags(tmp_path):
         ("[batch]\nshapes = 4\n", "batch.shapes .*list of integers"),
         ("[batch]\nshapes = [1, 'a']\n", "batch.shapes .*list of integers"),
         ("[batch]\nshapes = [0]\n", "batch.shapes .*out of range"),
+        ("[batch]\nunits = 3\n", "batch.units .*list of integers"),
+        ("[batch]\nunits = [1, 3]\n", "batch.units .*out of range"),
         ("[database]\nsynchronous = 'OFF'\n", "database.synchronous .*one of FULL, NORMAL"),
         ("[database]\npath = ''\n", "database.path .*empty"),
         ("[chain]\nrollup = '0x12'\n", "chain.rollup .*not an address"),
@@ -194,3 +196,76 @@ def test_cli_run_checks_before_the_chain(tmp_path, monkeypatch):
     path = write(tmp_path, f'[database]\npath = "{db}"\n[keys]\noperator_key = "ins.key"\n')
     result = run("run", "--config", path)  # the key matches: on to chain.json
     assert result.exit_code == 1 and "zkperp chain deploy" in result.output, result.output
+
+
+def test_batch_units_from_file_env_and_show(tmp_path, monkeypatch):
+    """``batch.units``: a list of ints like ``batch.shapes``, from the file or
+    ``ZKPERP_BATCH_UNITS``; ``zkperp config show`` lists it with its source."""
+    monkeypatch.delenv("ZKPERP_CONFIG", raising=False)
+    assert load_config(env={})["batch.units"] is None
+    path = write(tmp_path, "[batch]\nshapes = [2, 4]\nunits = [2, 4]\n")
+    cfg = load_config(path, env={})
+    assert cfg["batch.units"] == (2, 4) and cfg.sources["batch.units"] == f"file {path}"
+    cfg = load_config(path, env={"ZKPERP_BATCH_UNITS": "2 3"})
+    assert cfg["batch.units"] == (2, 3) and cfg.sources["batch.units"] == "env ZKPERP_BATCH_UNITS"
+    with pytest.raises(ConfigFileError, match="batch.units .*'2,x' is not a list of integers"):
+        load_config(path, env={"ZKPERP_BATCH_UNITS": "2,x"})
+    result = run("config", "show", "--config", path)
+    assert result.exit_code == 0, result.output
+    lines = {ln.split("=")[0].strip(): ln for ln in result.output.splitlines() if "=" in ln}
+    assert "[2, 4]" in lines["units"] and lines["units"].endswith(f"# file {path}")
+    text = template()
+    assert "# units = [2, 3, 5]" in text and "ZKPERP_BATCH_UNITS" in text
+
+
+def test_cli_run_checks_the_units_against_the_database(tmp_path, monkeypatch):
+    from rollup.sequencer import Sequencer, SequencerConfig, demo_genesis
+
+    monkeypatch.delenv("ZKPERP_CONFIG", raising=False)
+    db = tmp_path / "seq.db"
+    config = SequencerConfig(shapes=(1, 2), units=(2, 3))
+    Sequencer.create(db, demo_genesis(1_700_000_000), config).close()
+    path = write(tmp_path, f'[database]\npath = "{db}"\n[batch]\nunits = [2, 2]\n')
+    result = run("run", "--config", path)
+    assert result.exit_code == 1, result.output
+    assert "batch.units = [2, 2]" in result.output and "created with units [2, 3]" in result.output
+    path = write(tmp_path, f'[database]\npath = "{db}"\n[batch]\nunits = [2, 3]\n')
+    result = run("run", "--config", path, "--rpc-url", "http://127.0.0.1:9")
+    assert result.exit_code == 1 and "zkperp chain deploy" in result.output, result.output
+
+
+def test_cli_sequencer_init_units_and_the_genesis_export(tmp_path):
+    """`sequencer init --units` stores each shape's units in the settings; bad units are one
+    clear line and create nothing; `sequencer genesis --with-units` wraps the genesis with the
+    shapes and units (what `zkperp audit --ptau` reads) and `init --genesis` takes it back."""
+    import json
+
+    from rollup.sequencer import Sequencer
+    from rollup.storage import Storage
+
+    db = tmp_path / "u.db"
+    result = run("sequencer", "init", db, "--time", 1_700_000_000, "--shapes", "4,2",
+                 "--units", "4,2")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "batch shapes [2, 4], account units [2, 4], pad True" in result.output
+    with Storage.open(db) as storage:
+        assert storage.settings_json["units"] == [2, 4]
+    with Sequencer.open(db) as seq:
+        assert seq.config.units_for(4) == 4 and seq.status()["units"] == [2, 4]
+    result = run("sequencer", "init", tmp_path / "d.db", "--time", 1_700_000_000)
+    assert "account units [2, 3, 5] (default)" in result.output, result.output
+    for units, why in (("2", "1 counts for 3 shapes"), ("2,3,17", "units of shape 8"),
+                       ("3,2,5", "must not decrease"), ("2,x,5", "--units")):  # fmt: skip
+        result = run("sequencer", "init", tmp_path / "bad.db", "--units", units)
+        assert result.exit_code in (1, 2) and why in result.output, result.output
+        assert "Traceback" not in result.output and not (tmp_path / "bad.db").exists()
+    plain = json.loads(run("sequencer", "genesis", db).output)
+    result = run("sequencer", "genesis", db, "--with-units")
+    assert result.exit_code == 0, result.output
+    wrapped = json.loads(result.output)
+    assert wrapped == {"genesis": plain, "shapes": [2, 4], "units": [2, 4]}
+    out = tmp_path / "g.json"
+    assert run("sequencer", "genesis", db, "--with-units", "-o", out).exit_code == 0
+    result = run("sequencer", "init", tmp_path / "copy.db", "--genesis", out)
+    assert result.exit_code == 0, result.output
+    assert json.loads(run("sequencer", "genesis", tmp_path / "copy.db").output) == plain
