@@ -84,7 +84,7 @@ def fr_inv(k: int) -> int:
     k %= R
     if not k:
         raise CircuitError("division by zero in the field")
-    return pow(k, R - 2, R)
+    return pow(k, -1, R)  # extended Euclid: ~10x faster than k^(R-2)
 
 
 # --- linear combinations ------------------------------------------------------------------------
@@ -803,11 +803,11 @@ class CircuitBuilder:
 
 
 def _inv_or_zero(x: int) -> int:
-    return pow(x, R - 2, R) if x else 0
+    return pow(x % R, -1, R) if x % R else 0
 
 
 def _div_or_zero(x: int, y: int) -> int:
-    return x * pow(y, R - 2, R) % R if y else 0
+    return x * pow(y % R, -1, R) % R if y % R else 0
 
 
 # --- the compiled circuit -----------------------------------------------------------------------

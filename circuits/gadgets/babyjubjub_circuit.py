@@ -115,9 +115,12 @@ def _add_hint(x1: int, y1: int, x2: int, y2: int) -> list[int]:
     den_x, den_y = (1 + t) % R, (1 - t) % R
     nx = (x1 * y2 + y1 * x2) % R
     ny = (y1 * y2 - A * x1 * x2) % R
+    if den_x and den_y:  # one inversion for both (Montgomery's trick), by extended Euclid
+        inv = pow(den_x * den_y % R, -1, R)
+        return [nx * den_y % R * inv % R, ny * den_x % R * inv % R]
     return [
-        nx * pow(den_x, R - 2, R) % R if den_x else 0,
-        ny * pow(den_y, R - 2, R) % R if den_y else 0,
+        nx * pow(den_x, -1, R) % R if den_x else 0,
+        ny * pow(den_y, -1, R) % R if den_y else 0,
     ]
 
 
