@@ -239,7 +239,6 @@ from circuits.gadgets import merkle_circuit as mc
 from circuits.gadgets import perp_oracle as po
 from circuits.gadgets import poseidon_circuit as pc
 from circuits.gadgets.account_memory import AccountMemory, spec2_leaf
-from circuits.gadgets.merkle import quad_empty_hashes
 from circuits.stf.records import (
     RECORD_LAYOUTS,
     SLOT_WORDS,
@@ -396,7 +395,6 @@ class _Batch:
         self.b = b
         self.shape = shape
         self.n = shape.n_markets
-        self.empty_orders_root = quad_empty_hashes(shape.order_depth)[-1]
 
     # batch-level openings
     def open_state(self) -> None:
