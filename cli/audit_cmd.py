@@ -3,7 +3,7 @@ the checks are ``rollup.audit``'s).
 
     zkperp audit --rpc-url URL --contract ADDRESS --genesis GENESIS.json
                  (--vk-dir DIR | --zkey FILE ... | --ptau FILE [--units T:D,...]) [--snarkjs]
-                 [--from-block N]
+                 [--from-block N] [--log-chunk BLOCKS]
                  [--export-escape ACCOUNT --out FILE] [--json]
 
 The trusted verifying keys (one per batch size) are what the auditor rebuilt from the published
@@ -143,6 +143,12 @@ def _connect(url: str):
     default=None,
     help="Read from this block (the deployment's); needed on nodes without history.",
 )
+@click.option(
+    "--log-chunk",
+    type=click.IntRange(1),
+    default=None,
+    help="Blocks per eth_getLogs query (default 5,000; halved when the node refuses one).",
+)
 @click.option("--export-escape", "account", type=click.IntRange(0), default=None,
               help="Write this account's exit data (needs --out).")  # fmt: skip
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Escape data file.")
@@ -158,6 +164,7 @@ def audit_command(
     units_text: str | None,
     use_snarkjs: bool,
     from_block: int | None,
+    log_chunk: int | None,
     account: int | None,
     out: str | None,
     as_json: bool,
@@ -193,7 +200,7 @@ def audit_command(
     say = None if quiet or as_json else (lambda msg: click.echo(msg, err=True))
     try:
         if ptau is not None:
-            reader = audit.ChainReader(chain, address, from_block=from_block)
+            reader = audit.ChainReader(chain, address, from_block=from_block, log_chunk=log_chunk)
             created = reader.creation()
             shapes = set(created.verifiers) if created and created.code_matches else set()
             shapes |= {e.n_slots for e in reader.events()}
@@ -210,7 +217,7 @@ def audit_command(
             vks = audit.trusted_vks_from_circuit(genesis, shapes, ptau, units)
         report = audit.audit_chain(
             chain, address, genesis, vks, snarkjs=use_snarkjs, from_block=from_block,
-            progress=say,
+            log_chunk=log_chunk, progress=say,
         )  # fmt: skip
     except audit.AuditError as exc:
         raise UsageProblem(str(exc)) from None

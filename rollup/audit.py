@@ -146,12 +146,23 @@ def _hex(data: Any) -> str:
 
 class ChainReader:
     """Reads the rollup's data through web3 at one block (``block``: the latest when made).
-    Tests subclass it to alter what the auditor reads (e.g. one pubdata byte)."""
+    Events are read in windows of ``log_chunk`` blocks (default ``LOG_CHUNK_BLOCKS``, halved
+    when the node refuses one: public RPC endpoints cap eth_getLogs ranges). Tests subclass it
+    to alter what the auditor reads (e.g. one pubdata byte)."""
 
-    def __init__(self, chain: Any, rollup_address: str, *, from_block: int | None = None) -> None:
+    def __init__(
+        self,
+        chain: Any,
+        rollup_address: str,
+        *,
+        from_block: int | None = None,
+        log_chunk: int | None = None,
+    ) -> None:
         from web3 import Web3
 
-        from verifier_contract.rollup import contracts
+        from verifier_contract.rollup import LOG_CHUNK_BLOCKS, contracts
+
+        self.log_chunk = LOG_CHUNK_BLOCKS if log_chunk is None else log_chunk
 
         self.w3 = chain.w3
         try:
@@ -190,8 +201,12 @@ class ChainReader:
         return bytes(self.w3.eth.get_code(address, block_identifier=self.block))
 
     def events(self) -> list[BatchEvent]:
+        from verifier_contract.rollup import get_logs_chunked
+
         start = self.from_block or 0
-        logs = self.contract.events.BatchAccepted().get_logs(from_block=start, to_block=self.block)
+        logs = get_logs_chunked(
+            self.contract.events.BatchAccepted(), start, self.block, chunk=self.log_chunk
+        )
         logs = sorted(logs, key=lambda g: (g["blockNumber"], g["logIndex"]))
         return [
             BatchEvent(
@@ -612,6 +627,7 @@ def audit_chain(
     *,
     snarkjs: bool = False,
     from_block: int | None = None,
+    log_chunk: int | None = None,
     reader: ChainReader | None = None,
     backend: Backend = "numba",
     progress: Callable[[str], None] | None = None,
@@ -625,7 +641,7 @@ def audit_chain(
     from verifier_contract.render import compile_verifier
 
     say = progress or (lambda _msg: None)
-    rd = reader or ChainReader(chain, rollup_address, from_block=from_block)
+    rd = reader or ChainReader(chain, rollup_address, from_block=from_block, log_chunk=log_chunk)
     trusted = {int(n): _vk(v) for n, v in vks.items()}
     divs: list[Divergence] = []
     notes: list[str] = []

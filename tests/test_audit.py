@@ -210,6 +210,46 @@ def test_honest_chain_passes(honest):
     assert "audit OK" in report.summary()
 
 
+class _RangeCappedEvent:
+    """An event whose node refuses eth_getLogs over more than ``cap`` blocks, as public RPC
+    endpoints do; logs are one per block of ``blocks``."""
+
+    def __init__(self, blocks: list[int], cap: int) -> None:
+        self.blocks, self.cap, self.calls = blocks, cap, []
+
+    def get_logs(self, *, from_block: int, to_block: int) -> list[int]:
+        if to_block - from_block + 1 > self.cap:
+            raise ValueError("query exceeds max block range")
+        self.calls.append((from_block, to_block))  # the windows served
+        return [b for b in self.blocks if from_block <= b <= to_block]
+
+
+def test_logs_are_read_in_windows_the_node_accepts():
+    from verifier_contract.rollup import get_logs_chunked
+
+    blocks = [3, 4, 17, 40, 41, 99]
+    ev = _RangeCappedEvent(blocks, cap=7)
+    assert get_logs_chunked(ev, 0, 120, chunk=50) == blocks  # 50 refused, halved to 6
+    # the served windows tile [0, 120] in order, none over the node's cap
+    assert ev.calls[0][0] == 0 and ev.calls[-1][1] == 120
+    assert all(b[0] == a[1] + 1 for a, b in zip(ev.calls, ev.calls[1:]))
+    assert {hi - lo + 1 for lo, hi in ev.calls[:-1]} == {6}
+    assert get_logs_chunked(_RangeCappedEvent(blocks, cap=1000), 5, 41, chunk=10) == [17, 40, 41]
+    with pytest.raises(ValueError, match="max block range"):
+        get_logs_chunked(_RangeCappedEvent(blocks, cap=0), 0, 5)  # even one block refused
+    with pytest.raises(ValueError, match="positive"):
+        get_logs_chunked(ev, 0, 5, chunk=0)
+
+
+def test_audit_reads_the_events_one_block_at_a_time(honest):
+    """A node that serves one block per eth_getLogs gives the auditor the same events."""
+    one = audit.ChainReader(honest.chain, honest.dep.rollup, log_chunk=1)
+    whole = audit.ChainReader(honest.chain, honest.dep.rollup, log_chunk=10**9)
+    assert [e.number for e in one.events()] == [0, 1, 2]
+    assert one.events() == whole.events()
+    assert _audit(honest, reader=one).ok
+
+
 class Tamper(audit.ChainReader):
     """Alters one byte of one batch's pubdata as the auditor reads it."""
 
@@ -401,6 +441,10 @@ def test_cli_honest_and_escape(served):
     assert result.exit_code == 0, result.output
     assert "2 batches" in result.output and "1 trade" in result.output
     assert "audit OK" in result.output and str(op.state.root) in result.output
+    # a node that serves two blocks of logs per query: the same audit
+    chunked = run(*base, "--log-chunk", 2)
+    assert chunked.exit_code == 0 and "2 batches" in chunked.output, chunked.output
+    assert run(*base, "--log-chunk", 0).exit_code == 2
     out = work / "escape.json"
     result = run(*base, "--json", "--export-escape", 2, "--out", out)
     assert result.exit_code == 0, result.output

@@ -43,6 +43,7 @@ SUBMIT_GAS_PER_SLOT = 150_000
 TX_GAS = 500_000
 EXIT_GAS = 3_000_000
 VIEW_GAS = 30_000_000
+LOG_CHUNK_BLOCKS = 5_000  # eth_getLogs block range per query (public RPCs cap it, often ~10k)
 
 
 class RollupError(ValueError):
@@ -524,12 +525,37 @@ def exit(
     return out
 
 
+def get_logs_chunked(
+    event: Any, from_block: int, to_block: int, *, chunk: int = LOG_CHUNK_BLOCKS
+) -> list[Any]:
+    """``event.get_logs`` over [from_block, to_block] in windows of at most ``chunk`` blocks, in
+    block order: public JSON-RPC nodes refuse an eth_getLogs over too many blocks or with too
+    many results. A window the node refuses is halved and retried, down to a single block (whose
+    refusal is raised)."""
+    if not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"chunk must be a positive number of blocks, not {chunk!r}")
+    out: list[Any] = []
+    lo, size = from_block, chunk
+    while lo <= to_block:
+        hi = min(to_block, lo + size - 1)
+        try:
+            out.extend(event.get_logs(from_block=lo, to_block=hi))
+        except Exception:  # noqa: BLE001 (nodes word the refusal differently; retried smaller)
+            if hi == lo:
+                raise
+            size = max(1, (hi - lo + 1) // 2)
+            continue
+        lo = hi + 1
+    return out
+
+
 def batch_events(chain: Chain, dep: RollupDeployment, from_block: int | None = None) -> list[dict]:
     """Every ``BatchAccepted`` event (batch number, roots, timestamp, pubdata hash, n_slots)
     with its transaction hash: the auditor (issue G) reads the pubdata from that calldata."""
     contract = dep.contract(chain)
     start = dep.deploy_block if from_block is None else from_block
-    logs = contract.events.BatchAccepted().get_logs(from_block=start)
+    end = int(chain.w3.eth.block_number)
+    logs = get_logs_chunked(contract.events.BatchAccepted(), start, end)
     return [
         {**dict(log["args"]), "tx_hash": "0x" + bytes(log["transactionHash"]).hex()} for log in logs
     ]
