@@ -114,22 +114,16 @@ def _exists(st: State, i: int) -> bool:
     return True
 
 
-def _parts(st: State, i: int, od: int) -> dict:
-    """An account's leaf parts as circuit inputs (zeros and the empty orders root if none)."""
-    if _exists(st, i):
-        static, coll, oroot, sizes, funding = st.account_leaf_parts(i)
-        empty = 0
-    else:
-        static, coll, oroot = (0, 0, 0, 0), 0, quad_empty_hashes(od)[-1]
-        sizes = funding = (0,) * MAX_MARKETS
-        empty = 1
+def _insurance_inputs(st: State) -> dict:
+    """Account 0's leaf parts and path: the inputs of its end-of-batch update."""
+    static, coll, oroot, sizes, funding = st.account_leaf_parts(0)
     return {
-        "static": list(static),
-        "collateral": coll,
-        "orders_root": oroot,
-        "sizes": list(sizes),
-        "funding": list(funding),
-        "empty": empty,
+        "ins/acct_static": list(static),
+        "ins/acct_collateral": coll,
+        "ins/acct_orders_root": oroot,
+        "ins/acct_sizes": list(sizes),
+        "ins/acct_funding": list(funding),
+        "ins/acct_sibs": _flat(st.account_proof(0).siblings),
     }
 
 
@@ -355,7 +349,6 @@ def batch_inputs(
                 }
             )
         a, bb, orders, sigs = _slot_accounts(st, tx, cont)
-        a_old = _parts(st, a, od)
         for acct in (a, bb):
             if acct not in seen and _exists(st, acct):
                 pre[acct] = _memory_fields(st.account_leaf_parts(acct))
@@ -443,7 +436,7 @@ def batch_inputs(
         elif isinstance(tx, Withdrawal | Transfer):
             slot.update({"amount": tx.amount, "fees": [tx.fee, 0]})
             if isinstance(tx, Withdrawal):
-                slot["l1"] = a_old["static"][2]
+                slot["l1"] = st.account(tx.account).l1_address  # unchanged by the withdrawal
         elif isinstance(tx, ForcedWithdrawal):
             slot.update({"amount": tx.amount, "l1": tx.l1_address})
         _tick_inputs(slot, tx, shape.n_markets, cont)
@@ -463,11 +456,7 @@ def batch_inputs(
     for k in disabled:  # any fields satisfy the memory; these pass the slot's order checks
         mem_inputs[f"{MEMORY_NAME}.{k}.before"] = list(noop_before)
     inp.update(mem_inputs)
-    ins = _parts(st, 0, od)
-    inp["ins/acct_sibs"] = _flat(st.account_proof(0).siblings)
-    for k, v in ins.items():
-        if k != "empty":
-            inp[f"ins/acct_{k}"] = v
+    inp.update(_insurance_inputs(st))
     st.end_batch()
     new_root = st.root
     inp["new_root"] = new_root
