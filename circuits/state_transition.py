@@ -233,12 +233,12 @@ from circuits.builder import LC, CircuitBuilder, CircuitError, CompiledCircuit, 
 from circuits.gadgets import babyjubjub as bj
 from circuits.gadgets import babyjubjub_circuit as bjc
 from circuits.gadgets import bits, eddsa, perp
-from circuits.gadgets import eddsa_circuit as ec
 from circuits.gadgets import fixedpoint as fp
 from circuits.gadgets import merkle_circuit as mc
 from circuits.gadgets import perp_oracle as po
 from circuits.gadgets import poseidon_circuit as pc
 from circuits.gadgets.account_memory import AccountMemory, spec2_leaf
+from circuits.gadgets.signature_table import SignatureTable
 from circuits.stf.records import (
     RECORD_LAYOUTS,
     SLOT_WORDS,
@@ -275,6 +275,7 @@ __all__ = [
     "build_batch_circuit",
     "build_batch_builder",
     "default_units",
+    "default_signatures",
     "dummy_signature",
     "RECORD_LAYOUTS",
     "WORD_ENDS",
@@ -302,6 +303,7 @@ TYPES = (
     "deleverage",
 )
 ORACLE_SLOTS = 2  # oracle signatures a tick slot verifies (the slot's two EdDSA units)
+SIGNATURES_NAME = "signatures"  # the signature table's gate labels (signatures/unit<u>/eddsa/...)
 MEMORY_NAME = "mem"  # the account memory's input names: mem.<k>.static, mem.unit<u>.siblings
 
 
@@ -323,16 +325,23 @@ class BatchShape:
     order_depth: int = 2
     n_markets: int = 3
     n_units: int = 0  # distinct accounts a batch may touch (0: ``default_units(n_slots)``)
+    n_signatures: int = 0  # distinct signed messages it may verify (0: ``default_signatures``)
 
     def __post_init__(self) -> None:
         if self.n_units == 0 and isinstance(self.n_slots, int):
             object.__setattr__(self, "n_units", default_units(self.n_slots))
+        if self.n_signatures == 0 and isinstance(self.n_slots, int):
+            object.__setattr__(self, "n_signatures", default_signatures(self.n_slots))
 
     def validate(self) -> None:
         if not 1 <= self.n_slots <= 1 << 12:
             raise CircuitError(f"n_slots must be in 1..4096, got {self.n_slots}")
         if not 1 <= self.n_units <= 2 * self.n_slots:
             raise CircuitError(f"n_units must be in 1..{2 * self.n_slots}, got {self.n_units}")
+        if not 2 <= self.n_signatures <= 2 * self.n_slots:
+            raise CircuitError(
+                f"n_signatures must be in 2..{2 * self.n_slots}, got {self.n_signatures}"
+            )
         if not 1 <= self.account_depth <= 16:
             raise CircuitError("account_depth must be in 1..16 (4-ary levels)")
         if not 1 <= self.order_depth <= 8:
@@ -354,6 +363,15 @@ def default_units(n_slots: int) -> int:
     """The account units (distinct accounts, the insurance account's end-of-batch update
     apart) of a batch of ``n_slots`` slots: T // 2 + 1, at least 2 (a trade touches two)."""
     return max(2, n_slots // 2 + 1)
+
+
+def default_signatures(n_slots: int) -> int:
+    """The signature units (distinct signed messages: orders, requests, oracle prices) of a
+    batch of ``n_slots`` slots: T + 1, at most 2 T (a slot verifies two). Each signed message is
+    verified once however many slots use it (``circuits.gadgets.signature_table``): T + 1 holds
+    T trades where every order but one serves two of them (a resting order filled twice, a
+    taker sweeping two levels)."""
+    return min(2 * n_slots, n_slots + 1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -582,7 +600,7 @@ class _Batch:
             m = b.mul(signs, msg) + b.mul(osl.enabled, omsg)
             ax = b.mul(signs, pk[0]) + kx + off * dpk[0]
             ay = b.mul(signs, pk[1]) + ky + off * dpk[1]
-            ec.verify(b, m, ax, ay, sig[0], sig[1], sig[2])
+            self.sigs.request(m, ax, ay, sig[0], sig[1], sig[2])
 
     def margin(self, acc, e, c_set, c_new, delta, abs_new, side, size) -> tuple[LC, LC]:
         """D's margin rule (rollup.rules.margin_ok) for a change of the traded position only:
@@ -1146,6 +1164,14 @@ class _Batch:
             leaf=spec2_leaf(s.order_depth),
             name=MEMORY_NAME,
         )
+        dpk, dsig = dummy_signature()
+        self.sigs = SignatureTable(
+            b,
+            s.n_signatures,
+            (DUMMY_MESSAGE, dpk[0], dpk[1]),
+            (dsig.r8[0], dsig.r8[1], dsig.s),
+            name=SIGNATURES_NAME,
+        )
         next_account = as_lc(self.next_account0)
         pending = as_lc(0)
         zero = as_lc(0)
@@ -1156,6 +1182,7 @@ class _Batch:
             with b.scope(f"slot{i}/insurance"):
                 pending = b.materialize(pending + ins)
         root = self.mem.finish(self.accounts_root0)
+        self.sigs.finish()
         with b.scope("batch/oracle_close"):
             self.close_oracle_run(self.oc["open"])
         root, dust = self.insurance_update(root, pending)

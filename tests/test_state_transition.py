@@ -220,7 +220,7 @@ def test_forged_signature_fails_at_eddsa_check(state, circuit1):
     forged = Trade(buy(key=2), sell(), 7, 100 * P + 12345, 3, 2)  # signed by another key
     sig = forged.taker.signature
     bad = {**w.inputs, "s0/a_sig": [sig.r8[0], sig.r8[1], sig.s]}
-    assert _fails(circuit1, bad, "sig_a") == "slot0/sig_a/eddsa/check"
+    assert _fails(circuit1, bad, "signatures/") == "signatures/unit0/eddsa/check"
 
 
 def test_price_outside_limit_fails(state, circuit1):
@@ -258,7 +258,7 @@ def test_wrong_nonce_fails_at_the_signature(state, circuit1):
     w = batch_inputs(SHAPE1, state, [withdrawal()], 7, T0 + 20)
     sig = withdrawal(nonce=1).signature
     bad = {**w.inputs, "s0/a_sig": [sig.r8[0], sig.r8[1], sig.s]}
-    assert _fails(circuit1, bad, "sig_a") == "slot0/sig_a/eddsa/check"
+    assert _fails(circuit1, bad, "signatures/") == "signatures/unit0/eddsa/check"
 
 
 def test_withdrawal_beyond_free_collateral_fails(state, circuit1):
@@ -525,7 +525,7 @@ def test_oracle_tick_broken_rules_fail(state, circuit1):
     # a forged oracle signature (another key signed it)
     sig = sign_oracle_price(KEYS[0], 0, 0, 90 * P, T0 + 15, X).signature
     bad = {**w.inputs, "s0/a_sig": [sig.r8[0], sig.r8[1], sig.s]}
-    assert _fails(circuit1, bad, "sig_a") == "slot0/sig_a/eddsa/check"
+    assert _fails(circuit1, bad, "signatures/") == "signatures/unit0/eddsa/check"
     # a stale signed price (validity 60 s), correctly signed
     stale = sign_oracle_price(ORACLE_KEYS[0], 0, 0, 90 * P, T0 - 50, X).signature
     bad = {
@@ -536,7 +536,7 @@ def test_oracle_tick_broken_rules_fail(state, circuit1):
     assert "fresh0" in _fails(circuit1, bad, "slot0/oracle")
     # an unlisted oracle (key slot 3 holds (0, 0): not on the curve)
     bad = {**w.inputs, "s0/o0_oracle": [0, 0, 0, 1, 0, 0, 0, 0]}
-    assert _fails(circuit1, bad, "sig_a").startswith("slot0/sig_a/eddsa/A_on_curve")
+    assert _fails(circuit1, bad, "signatures/").startswith("signatures/unit0/eddsa/A_on_curve")
 
 
 @pytest.fixture(scope="module")
@@ -603,7 +603,7 @@ def test_liquidation_broken_rules_fail(risky, circuit1):
     assert label.startswith("slot0/liquidate/liquidation/price")
     forged = liquidation(key=1).liquidator.signature
     bad = {**w.inputs, "s0/a_sig": [forged.r8[0], forged.r8[1], forged.s]}
-    assert _fails(circuit1, bad, "sig_a") == "slot0/sig_a/eddsa/check"
+    assert _fails(circuit1, bad, "signatures/") == "signatures/unit0/eddsa/check"
 
 
 def test_oracle_tick_then_deleverage(risky, circuit2):
