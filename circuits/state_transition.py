@@ -11,10 +11,24 @@ markets_hash, config_hash, insurance_dust, next_account, funding_time).
 
 Shape
 -----
-``BatchShape(n_slots, account_depth, order_depth, n_markets, n_units)``: one setup per shape
-(depths in 4-ary levels; ``n_units``, default ``default_units(n_slots)`` = max(2, T // 2 + 1):
-the most distinct accounts a batch may touch, the insurance account's end-of-batch update
-apart; the sequencer cuts a batch before it touches more, ``rollup.batch.accessed_accounts``).
+``BatchShape(n_slots, account_depth, order_depth, n_markets, n_units, n_signatures)``: one
+setup per shape (depths in 4-ary levels; ``n_units``, default ``default_units(n_slots)`` =
+max(2, T // 2 + 1): the most distinct accounts a batch may touch, the insurance account's
+end-of-batch update apart; ``n_signatures``, default ``default_signatures(n_slots)`` = T + 1
+(at most 2T): the most distinct signed messages it may verify; the sequencer cuts a batch
+before it touches more accounts or signed messages, ``rollup.batch.accessed_accounts`` and
+``rollup.batch.signed_messages``).
+
+Signatures: each signed message verified once per batch
+-------------------------------------------------------
+No slot verifies a signature. Each slot makes two signature *requests* (a message M, the key
+(Ax, Ay) that must have signed it, and the slot's signature as a witness) to the batch's
+signature table (``circuits.gadgets.signature_table``): S = ``n_signatures`` EdDSA-Poseidon
+units verify the distinct requested triples, each once, and a Beneš network routes every
+request under the unit that holds its triple (checked equal). An order filled twice in a batch
+(a resting order hit by two takers, a taker sweeping two levels) is verified once: "hash each
+order and check its signature once". A request that signs nothing is the *free* triple (the
+dummy key signing 0, ``dummy_signature``), which takes no unit.
 
 Accounts: loaded and stored once per batch
 ------------------------------------------
@@ -50,10 +64,10 @@ Every slot is *universal* (Loopring's design): it always performs
 
 - the accesses of accounts A and B (above), each with one order-slot update under it (the
   order tree's path, in the account's ``orders_root`` field);
-- two EdDSA-Poseidon verification units: unit a verifies A's message (an order, a withdrawal
-  or a transfer: one P2 over type-selected packed words, spec section 5) or an oracle's
-  price message (P1 of the oracle word under a whitelisted key), unit b B's maker order or a
-  second oracle's message;
+- two signature requests to the batch's table (above): request a is A's message (an order, a
+  withdrawal or a transfer: one P2 over type-selected packed words, spec section 5) or an
+  oracle's price message (P1 of the oracle word under a whitelisted key), request b B's maker
+  order or a second oracle's message;
 - the funding settlement, cash, position and margin arithmetic of both accounts, and the
   rule gadgets of ``circuits.gadgets.perp`` for the tick, liquidation and deleverage types
   (each disabled, so void, in the other slots);
@@ -64,7 +78,7 @@ and the type flags (``is_deposit``, ``is_trade``, ``is_withdrawal``, ``is_transf
 or with ``is_cont`` an oracle tick's continuation) select what is written. What each uses:
 
 =================  =========================  ======================  =======================
-type               A                          B                       signature units a, b
+type               A                          B                       signature requests a, b
 =================  =========================  ======================  =======================
 NoOp               account 0, unchanged       = A, unchanged          dummy, dummy
 Deposit            the account (new or not)   = A after, unchanged    dummy, dummy
@@ -79,8 +93,8 @@ Liquidate          liquidator (signed order)  liquidated (unsigned)   liquidator
 Deleverage         deleveraged (unsigned)     deleverager (unsigned)  dummy, dummy
 =================  =========================  ======================  =======================
 
-A slot that signs nothing verifies a fixed dummy signature (a fixed key signing 0) instead:
-the EdDSA gadget has no ``enabled`` input, so the message and key are selected. Order-slot
+A request that signs nothing is the free triple (the dummy key signing 0): the message and
+key are selected, and the table needs no unit for it. Order-slot
 checks run on every slot; a slot that fills no order of an account (its ``uses`` flag: A's
 in trades and liquidations, B's in trades) gives slot 0's content with a zero fill, which
 passes them and writes nothing.
@@ -110,7 +124,7 @@ What each type proves, beyond the paths, the leaf hashes and the pubdata words:
   counting. The price and price time become running values (later slots' margins use them; the
   final markets_hash reflects them).
 - Liquidate: A's signed order as a taker's (order-slot update, limit, pro-rata fee, expiry,
-  signature in unit a) and D's margin rule for A; B, unsigned, by ``perp.liquidation``
+  signature in request a) and D's margin rule for A; B, unsigned, by ``perp.liquidation``
   (settled TR > TV, the position shrinks without a flip, price within oracle (1 -+ mmf),
   penalty <= liquidation_fee size price and <= max(0, TV after the fill)); the liquidator's fee
   and the penalty go to the batch's insurance accumulator with the fill's dust and the
@@ -121,9 +135,9 @@ What each type proves, beyond the paths, the leaf hashes and the pubdata words:
 
 Oracle ticks with more than two signatures (quorum 3 and more): continuation
 ----------------------------------------------------------------------------
-A slot has two EdDSA units, so a tick with k signatures takes 1 + ceil((k - 2) / 2) slots: its
-record, then NoOp records (``is_cont`` = 1; their pubdata words are the NoOp's zeros) whose
-units verify the next signatures. The run's state (open, signature count, the counts for the
+A slot makes two signature requests, so a tick with k signatures takes 1 + ceil((k - 2) / 2)
+slots: its record, then NoOp records (``is_cont`` = 1; their pubdata words are the NoOp's zeros)
+whose requests are the next signatures. The run's state (open, signature count, the counts for the
 median, the last oracle index, the tick's price, timestamp and market) is carried from slot
 to slot (``self.oc``); a continuation needs an open run (``slot<i>/type``); the order check
 spans the run; quorum and median are checked when the run closes (at the next slot that does
@@ -203,8 +217,8 @@ then costs k + 1 signatures for k trades, not 2k), order depth 1 (4 order slots 
 
 Gate labels: ``slot<i>/<part>``: ``type``, ``accounts`` (which accesses are enabled, whether A
 is created or missing), ``acct_a``/``acct_b`` (the accesses), ``orders_a``/``orders_b``
-(``replay``, ``overfill``, ``root``), ``msg_a``/``msg_b``, ``sig_a``/``sig_b`` (a forged
-signature fails at ``eddsa/check``), ``limit_a``/``limit_b``, ``fee_a``/``fee_b``,
+(``replay``, ``overfill``, ``root``), ``msg_a``/``msg_b``, ``sig_a``/``sig_b`` (the
+requests: message and key selection), ``limit_a``/``limit_b``, ``fee_a``/``fee_b``,
 ``expiry_a``/``expiry_b``, ``settle_a``/``settle_b``, ``cash``, ``position_a``/``position_b``,
 ``margin_a``/``margin_b``, ``funding`` (``funding/funding_tick/<rule>``), ``oracle``
 (``oracle/<rule>``: tick, slots, order<j>, fresh<j>, price<j>, median<j>), ``oracle_close``
@@ -218,7 +232,10 @@ public-input word fails there; ``pubdata/key/small_order``: a small-order deposi
 ``batch/markets``, ``account_memory/...`` (``log``, ``sort``, ``chain`` (``chain/before``: an
 access that does not start from the account's previous state), ``compact``
 (``compact/overflow``: more distinct accounts than units), ``units`` (``.../old_root`` or
-``top``: a leaf that is not the tree's), ``top/old``, ``top/new``), ``batch/oracle_close``,
+``top``: a leaf that is not the tree's), ``top/old``, ``top/new``), ``signatures/...``
+(``unit<u>/eddsa/check``: a forged signature, or a message or key the signer did not sign;
+``unit<u>/eddsa/A_on_curve``: an unlisted oracle's (0, 0) key; ``chain``: a request no unit
+holds; ``benes``), ``batch/oracle_close``,
 ``batch/insurance`` (account 0's update), ``batch/markets_end``, ``batch/new_root`` (a wrong new
 root fails here).
 """
@@ -302,7 +319,7 @@ TYPES = (
     "liquidate",
     "deleverage",
 )
-ORACLE_SLOTS = 2  # oracle signatures a tick slot verifies (the slot's two EdDSA units)
+ORACLE_SLOTS = 2  # oracle signatures a tick slot carries (the slot's two signature requests)
 SIGNATURES_NAME = "signatures"  # the signature table's gate labels (signatures/unit<u>/eddsa/...)
 MEMORY_NAME = "mem"  # the account memory's input names: mem.<k>.static, mem.unit<u>.siblings
 
@@ -584,7 +601,7 @@ class _Batch:
     def signature(
         self, p: str, tag: str, msg: LC, pk: Sequence[LC], signs: LC, osl: po.OracleSlot
     ) -> None:
-        """One EdDSA unit: the account's message under its key when ``signs``, an oracle's
+        """One signature request: the account's message under its key when ``signs``, an oracle's
         price message (P1 of the oracle word) under the selected whitelisted key when the
         oracle slot ``osl`` is enabled, else the dummy signature."""
         b = self.b
@@ -969,7 +986,7 @@ class _Batch:
             perp.assert_range(b, oc["ge"] * 2 - oc["count"], po.COUNT_BITS, closing)
 
     def oracle_slot(self, p: str, j: int) -> po.OracleSlot:
-        """Oracle signature slot j of a tick (its signature is EdDSA unit a or b's)."""
+        """Oracle signature slot j of a tick (its signature is request a or b's)."""
         b = self.b
         sig = b.private_inputs(f"{p}{'ab'[j]}_sig", 3)
         return po.OracleSlot(

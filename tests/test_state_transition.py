@@ -763,3 +763,39 @@ def test_more_distinct_accounts_than_units_is_refused_by_the_witness(state):
     tight = BatchShape(n_slots=2, account_depth=AD, order_depth=OD, n_markets=2, n_units=2)
     with pytest.raises(CircuitError, match="3 distinct accounts for 2 units"):
         batch_inputs(tight, state, [the_trade(), dep], 7, T0 + 20)
+
+
+SHAPE2_S2 = dataclasses.replace(SHAPE2, n_signatures=2)
+
+
+@pytest.fixture(scope="module")
+def circuit2_s2():
+    return build_batch_circuit(SHAPE2_S2).circuit
+
+
+def test_an_order_filled_twice_is_verified_once(state, circuit2_s2):
+    """Two fills of the same two orders make four requests but two distinct signed messages:
+    a shape with two signature units proves them (two EdDSA units a slot would need four)."""
+    second = Trade(buy(), sell(), 3, 100 * P + 12345, 1, 1)
+    w = _honest(circuit2_s2, state, [the_trade(), second], SHAPE2_S2)
+    # the second fill's signatures are not needed: the first fill's, verified, cover the message
+    forged = Trade(buy(key=2), sell(), 7, 100 * P + 12345, 3, 2).taker.signature
+    circuit2_s2.check({**w.inputs, "s1/a_sig": [forged.r8[0], forged.r8[1], forged.s]})
+
+
+def test_a_fill_with_other_order_terms_is_another_message(state, circuit2):
+    """A second fill whose order fields differ from the signed order (a later expiry) requests
+    another message: its unit verifies it with the slot's signature of the real order, and
+    fails."""
+    second = Trade(buy(), sell(), 3, 100 * P + 12345, 1, 1)
+    w = _honest(circuit2, state, [the_trade(), second], SHAPE2)
+    bad = {**w.inputs, "s1/b_expiry": T0 + 2000}
+    assert _fails(circuit2, bad, "signatures/") == "signatures/unit2/eddsa/check"
+
+
+def test_more_distinct_signed_messages_than_units_is_refused(state, circuit2_s2):
+    """A third distinct order does not fit two signature units: refused by name."""
+    other = Trade(buy(size=3, oid=9), sell(), 3, 100 * P + 12345, 1, 1)
+    with pytest.raises(ValueError, match="3 distinct signed messages"):
+        w = batch_inputs(SHAPE2_S2, state, [the_trade(), other], 7, T0 + 20)
+        circuit2_s2.check(w.inputs)
