@@ -12,15 +12,18 @@ Merkle update per distinct account (their siblings and the top cache's nodes), w
 the state's accounts root; then the insurance account's update (``State.end_batch``). It checks
 the replay against the batch (the records, the post root) and solves the circuit: a batch that
 breaks a rule raises ``UnsatisfiedGate`` naming the gate, one that touches more distinct
-accounts than the shape's units a ``CircuitError`` saying so. ``batch_inputs`` is the same on a
-list of transactions (tests).
+accounts than the shape's units, or verifies more distinct signed messages than its signature
+units (``rollup.batch.signed_messages``), a ``CircuitError`` saying so. ``batch_inputs`` is
+the same on a list of transactions (tests).
 
 A disabled access (NoOp, ticks, B of one-account types, a refused request's missing account)
 carries the empty account's fields and an empty order slot, which pass the slot's order checks.
 An account whose order the slot does not fill (both outside trades, the liquidated account,
 both sides of a deleverage) gives its order storage slot 0's content with a zero fill, which
-passes every order check (see the circuit's docstring); a unit that signs nothing carries the
-dummy signature. Liquidate: A is the liquidator (its signed order in unit a), B the liquidated
+passes every order check (see the circuit's docstring); a signature request that signs nothing
+carries the dummy signature (the circuit's signature table verifies each distinct signed
+message once, from the slots' signatures). Liquidate: A is the liquidator (its signed order in
+request a), B the liquidated
 account; Deleverage: A the deleveraged account, B the deleverager.
 
 An oracle tick with k > 2 signatures takes ``slots_needed(tx)`` = 1 + ceil((k - 2) / 2)
@@ -52,7 +55,7 @@ from circuits.state_transition import (
     build_batch_circuit,
     dummy_signature,
 )
-from rollup.batch import ORACLE_SIGNATURES_PER_SLOT, accessed_accounts
+from rollup.batch import ORACLE_SIGNATURES_PER_SLOT, accessed_accounts, signed_messages
 from rollup.batch import slots_needed as batch_slots_needed
 from rollup.errors import RollupError
 from rollup.pubdata import encode_record, public_inputs, slot_words
@@ -273,6 +276,11 @@ def batch_inputs(
     if len(plan) > shape.n_slots:
         raise CircuitError(
             f"{len(txs)} transactions take {len(plan)} slots, the shape has {shape.n_slots}"
+        )
+    signed = {m for tx, _ in plan if tx is not None for m in signed_messages(tx)}
+    if len(signed) > shape.n_signatures:
+        raise CircuitError(
+            f"{len(signed)} distinct signed messages for {shape.n_signatures} signature units"
         )
     cfg = state.config
     if (cfg.account_depth, cfg.order_depth, cfg.n_markets) != (
