@@ -2,7 +2,8 @@
 the checks are ``rollup.audit``'s).
 
     zkperp audit --rpc-url URL --contract ADDRESS --genesis GENESIS.json
-                 (--vk-dir DIR | --zkey FILE ... | --ptau FILE [--units T:D,...]) [--snarkjs]
+                 (--vk-dir DIR | --zkey FILE ... |
+                  --ptau FILE [--units T:D,...] [--signatures T:S,...]) [--snarkjs]
                  [--from-block N] [--log-chunk BLOCKS]
                  [--export-escape ACCOUNT --out FILE] [--json]
 
@@ -10,10 +11,11 @@ The trusted verifying keys (one per batch size) are what the auditor rebuilt fro
 circuit: ``--vk-dir`` holds ``batch_<n>.vk.json`` (e.g. ``<db>.d/keys`` after ``zkperp batch
 setup``), ``--zkey`` reads the key of each batch zkey given, ``--ptau`` sets up the batch circuit
 of every verifier registered in the contract (``rollup.keys.batch_shape`` of the genesis config
-and the shape's account units) on that ptau (slow: one PLONK setup per shape). The units are
-the deployment's: ``--genesis`` may be what ``zkperp sequencer genesis --with-units`` writes
-(``{"genesis": ..., "shapes": [...], "units": [...]}``), ``--units 4:4,8:5`` gives them (it
-wins); a plain genesis file: the default T // 2 + 1.
+and the shape's account units and signature units) on that ptau (slow: one PLONK setup per
+shape). The units are the deployment's: ``--genesis`` may be what ``zkperp sequencer genesis
+--with-units`` writes (``{"genesis": ..., "shapes": [...], "units": [...], "signatures":
+[...]}``), ``--units 4:4,8:5`` and ``--signatures 4:5,8:9`` give them (they win); a plain
+genesis file: the defaults T // 2 + 1 account units and T + 1 signature units.
 
 Exit status: 0 no divergence (a summary: batches, transactions by type, the final root), 1 a
 divergence (each one with its batch and field), 2 bad arguments, an unreadable file, no node at
@@ -49,25 +51,28 @@ class Divergent(click.ClickException):
 
 
 def _genesis(path: str):
-    """(genesis, {T: D} or None) of a genesis JSON, or of a wrapper holding one (a state dump;
-    ``zkperp sequencer genesis --with-units``: with the shapes' account units)."""
-    from rollup.audit import AuditError, units_from_json
+    """(genesis, {T: D} or None, {T: S} or None) of a genesis JSON, or of a wrapper holding one
+    (a state dump; ``zkperp sequencer genesis --with-units``: with the shapes' account units
+    and signature units)."""
+    from rollup.audit import AuditError, signatures_from_json, units_from_json
     from rollup.requests_json import genesis_from_json
 
     try:
         data = json.loads(Path(path).read_text())
-        units = None
+        units = sigs = None
         if isinstance(data, dict) and "genesis" in data and "exchange_id" not in data:
             units = units_from_json(data)
+            sigs = signatures_from_json(data)
             data = data["genesis"]  # a state dump or a wrapper
-        return genesis_from_json(data), units
+        return genesis_from_json(data), units, sigs
     except (OSError, ValueError, AuditError) as exc:
         raise UsageProblem(f"{path}: not a genesis JSON: {exc}") from None
 
 
-def _units(text: str) -> dict[int, int]:
-    """``--units T:D,T:D,...`` as ``{T: D}``."""
+def _pairs(text: str, hint: str, example: str) -> dict[int, int]:
+    """``--units T:D,T:D,...`` (``--signatures T:S,...``) as ``{T: D}``."""
     out = {}
+    word = "UNITS" if hint == "--units" else "SIGNATURES"
     for part in text.split(","):
         t, sep, d = part.partition(":")
         try:
@@ -76,10 +81,20 @@ def _units(text: str) -> dict[int, int]:
             out[int(t)] = int(d)
         except ValueError:
             raise click.BadParameter(
-                f"SLOTS:UNITS pairs, comma-separated (e.g. 2:2,4:3,8:5), got {text!r}",
-                param_hint="--units",
+                f"SLOTS:{word} pairs, comma-separated (e.g. {example}), got {text!r}",
+                param_hint=hint,
             ) from None
     return out
+
+
+def _units(text: str) -> dict[int, int]:
+    """``--units T:D,T:D,...`` as ``{T: D}``."""
+    return _pairs(text, "--units", "2:2,4:3,8:5")
+
+
+def _signatures(text: str) -> dict[int, int]:
+    """``--signatures T:S,T:S,...`` as ``{T: S}``."""
+    return _pairs(text, "--signatures", "2:3,4:5,8:9")
 
 
 def _connect(url: str):
@@ -136,6 +151,14 @@ def _connect(url: str):
     help="With --ptau: the account units D of each shape T (default: those in the --genesis "
     "file of `zkperp sequencer genesis --with-units`, else T // 2 + 1).",
 )
+@click.option(
+    "--signatures",
+    "signatures_text",
+    default=None,
+    metavar="T:S,...",
+    help="With --ptau: the signature units S of each shape T (default: those in the --genesis "
+    "file of `zkperp sequencer genesis --with-units`, else T + 1).",
+)
 @click.option("--snarkjs", "use_snarkjs", is_flag=True, help="Also verify with snarkjs.")
 @click.option(
     "--from-block",
@@ -162,6 +185,7 @@ def audit_command(
     zkeys: tuple[str, ...],
     ptau: str | None,
     units_text: str | None,
+    signatures_text: str | None,
     use_snarkjs: bool,
     from_block: int | None,
     log_chunk: int | None,
@@ -183,9 +207,13 @@ def audit_command(
         raise UsageProblem("give the trusted keys: one of --vk-dir, --zkey or --ptau")
     if units_text is not None and ptau is None:
         raise UsageProblem("--units sets the circuits --ptau rebuilds: give --ptau")
-    genesis, units = _genesis(genesis_path)
+    if signatures_text is not None and ptau is None:
+        raise UsageProblem("--signatures sets the circuits --ptau rebuilds: give --ptau")
+    genesis, units, sigs = _genesis(genesis_path)
     if units_text is not None:
         units = {**(units or {}), **_units(units_text)}
+    if signatures_text is not None:
+        sigs = {**(sigs or {}), **_signatures(signatures_text)}
     vks: dict[int, Any] = {}
     try:
         if vk_dir is not None:
@@ -207,14 +235,15 @@ def audit_command(
             if not shapes:
                 raise UsageProblem("no registered verifier found to rebuild keys for")
             if say:
-                from circuits.state_transition import default_units
+                from circuits.state_transition import default_signatures, default_units
 
                 what = ", ".join(
-                    f"{n} slots ({(units or {}).get(n, default_units(n))} account units)"
+                    f"{n} slots ({(units or {}).get(n, default_units(n))} account units, "
+                    f"{(sigs or {}).get(n, default_signatures(n))} signature units)"
                     for n in sorted(shapes)
                 )
                 say(f"setting up the batch circuit for {what} on {ptau}")
-            vks = audit.trusted_vks_from_circuit(genesis, shapes, ptau, units)
+            vks = audit.trusted_vks_from_circuit(genesis, shapes, ptau, units, sigs)
         report = audit.audit_chain(
             chain, address, genesis, vks, snarkjs=use_snarkjs, from_block=from_block,
             log_chunk=log_chunk, progress=say,

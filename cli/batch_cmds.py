@@ -3,9 +3,10 @@
 (``rollup.keys.Deployment``).
 
 - ``batch setup DB [--ptau FILE] [--force]``: one PLONK setup (``prover.plonk.setup``) per batch
-  shape of DB's sequencer config (each with its account units, ``SequencerConfig.units_for``):
+  shape of DB's sequencer config (each with its account units and signature units,
+  ``SequencerConfig.units_for``, ``SequencerConfig.signatures_for``):
   ``keys/batch_<n>.zkey`` (snarkjs's PLONK zkey), ``keys/batch_<n>.vk.json`` and a
-  ``.meta.json`` (the shape, account units included, and the circuit digest: a shape whose
+  ``.meta.json`` (the shape, both units included, and the circuit digest: a shape whose
   circuit and ptau did not change is skipped; ``prove`` and ``verify`` refuse keys made for
   another shape). Without ``--ptau`` a development SRS of the power the
   largest shape needs is written to ``keys/dev_pot<K>.ptau`` (``zkperp ptau new``'s one-party
@@ -79,7 +80,8 @@ def open_db(db: str | Path) -> tuple[Storage, Genesis]:
 
 
 def _config(storage: Storage) -> Any:
-    """DB's ``SequencerConfig`` (its shapes' account units); UsageProblem if it does not read."""
+    """DB's ``SequencerConfig`` (its shapes' account and signature units); UsageProblem if it
+    does not read."""
     from rollup.errors import ConfigError
     from rollup.sequencer import SequencerConfig
 
@@ -185,14 +187,18 @@ def setup_cmd(db: str, ptau_file: str | None, force: bool) -> None:
     finally:
         storage.close()
     dep = Deployment(Path(db))
-    shapes = [batch_shape(genesis, n, config.units_for(n)) for n in config.shapes]
+    shapes = [
+        batch_shape(genesis, n, config.units_for(n), config.signatures_for(n))
+        for n in config.shapes
+    ]
     circuits, powers = {}, {}
     for shape in shapes:
         t0 = time.perf_counter()
         cs = compiled_circuit(shape).cs
         circuits[shape.n_slots], powers[shape.n_slots] = cs, domain_power(cs)
         click.echo(
-            f"batch shape {shape.n_slots} slots, {shape.n_units} account units (account depth "
+            f"batch shape {shape.n_slots} slots, {shape.n_units} account units, "
+            f"{shape.n_signatures} signature units (account depth "
             f"{shape.account_depth}, order depth {shape.order_depth}, {shape.n_markets} "
             f"markets): {cs.n_gates:,} gates, "
             f"domain 2^{powers[shape.n_slots]}, {cs.n_public} public inputs "
@@ -256,7 +262,10 @@ def prove_cmd(db: str, number: int, out_dir: Path | None, quiet: bool) -> None:
     dep = Deployment(Path(db))
     storage, genesis, batch = open_batch(db, number)
     try:
-        shape = batch_shape(genesis, batch.size, _config(storage).units_for(batch.size))
+        config = _config(storage)
+        shape = batch_shape(
+            genesis, batch.size, config.units_for(batch.size), config.signatures_for(batch.size)
+        )
         try:
             info = dep.require_keys(batch.size)
         except KeysError as exc:
@@ -360,13 +369,14 @@ def verify_cmd(db: str, number: int, in_dir: Path | None) -> None:
     dep = Deployment(Path(db))
     storage, genesis, batch = open_batch(db, number)
     try:
-        units = _config(storage).units_for(batch.size)
+        config = _config(storage)
+        units, sigs = config.units_for(batch.size), config.signatures_for(batch.size)
     finally:
         storage.close()
     try:
         info = dep.key_info(batch.size)
-        if info is not None:  # keys made for another shape (account units) than DB's
-            dep.check_shape(info, batch_shape(genesis, batch.size, units))
+        if info is not None:  # keys made for another shape (account or signature units)
+            dep.check_shape(info, batch_shape(genesis, batch.size, units, sigs))
         vk = dep.load_verifying_key(batch.size)
     except KeysError as exc:
         raise UsageProblem(str(exc)) from None

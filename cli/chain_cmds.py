@@ -167,9 +167,10 @@ def load_vks(db: str | Path, shapes: tuple[int, ...]) -> dict[int, dict]:
 
 
 def check_key_shapes(db: str | Path, genesis: Any, config: Any) -> None:
-    """UsageProblem if a shape's key was made for another shape than DB's (its account units,
-    ``SequencerConfig.units_for``; the meta, ``rollup.keys.Deployment.check_shape``): a
-    verifier of that key would refuse every proof of the circuit the operator proves with."""
+    """UsageProblem if a shape's key was made for another shape than DB's (its account units
+    and signature units, ``SequencerConfig.units_for``, ``SequencerConfig.signatures_for``; the
+    meta, ``rollup.keys.Deployment.check_shape``): a verifier of that key would refuse every
+    proof of the circuit the operator proves with."""
     from rollup.keys import Deployment, StaleKeysError, batch_shape
 
     dep = Deployment(Path(db))
@@ -178,7 +179,8 @@ def check_key_shapes(db: str | Path, genesis: Any, config: Any) -> None:
         if info is None:
             continue
         try:
-            dep.check_shape(info, batch_shape(genesis, n, config.units_for(n)))
+            shape = batch_shape(genesis, n, config.units_for(n), config.signatures_for(n))
+            dep.check_shape(info, shape)
         except StaleKeysError as exc:
             raise UsageProblem(str(exc)) from None
 

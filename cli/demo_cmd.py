@@ -427,8 +427,8 @@ def print_summary(res: Any) -> None:
     rep.section("summary")
     records = ", ".join(f"{n} {k}" for k, n in sorted(res.records.items()))
     rep.line(
-        f"batches           {len(b)} ({st.n_slots} slots and {st.n_units} account units each: "
-        f"{records})"
+        f"batches           {len(b)} ({st.n_slots} slots, {st.n_units} account units and "
+        f"{st.n_signatures} signature units each: {records})"
     )
     rep.line(f"trades            {res.trades} (and {res.records.get('liquidate', 0)} liquidation)")
     rep.line(

@@ -240,6 +240,13 @@ def run_command(
                 f"batch.units = {list(cfg['batch.units'])} ({cfg.sources['batch.units']}), "
                 f"but {db_path} was created with units {units} (shapes {list(shapes)})"
             )
+        sigs = [seq.config.signatures_for(n) for n in shapes]
+        if cfg["batch.signatures"] is not None and list(cfg["batch.signatures"]) != sigs:
+            raise click.ClickException(
+                f"batch.signatures = {list(cfg['batch.signatures'])} "
+                f"({cfg.sources['batch.signatures']}), but {db_path} was created with "
+                f"signature units {sigs} (shapes {list(shapes)})"
+            )
         _check_operator_key(cfg, seq.genesis)
         chain_json = cfg.chain_json
         if not chain_json.is_file():

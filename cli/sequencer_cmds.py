@@ -106,6 +106,14 @@ def _shapes(text: str) -> tuple[int, ...]:
     "comma-separated, one per shape in the order of --shapes; each in 2..2T, nondecreasing "
     "with T. Default: T // 2 + 1 (at least 2). A unit costs ~15-20k gates at account depth 8.",
 )
+@click.option(
+    "--signatures",
+    default=None,
+    help="Signature units of each shape (the most distinct signed messages a batch of it may "
+    "verify: orders, withdrawals, transfers, oracle prices; an order filled twice counts once), "
+    "comma-separated, one per shape in the order of --shapes; each in 2..2T, nondecreasing "
+    "with T. Default: T + 1 (at most 2T). A unit costs one EdDSA verification.",
+)
 @click.option("--no-pad", is_flag=True, help="Do not pad batches with no-ops to a shape.")
 @click.option(
     "--max-age",
@@ -141,6 +149,7 @@ def init(
     exchange_id: int,
     shapes: str,
     units: str | None,
+    signatures: str | None,
     no_pad: bool,
     max_age: int | None,
     snapshot_every: int,
@@ -169,6 +178,7 @@ def init(
         FeeSchedule(maker_fee, taker_fee),
         snapshot_every,
         None if units is None else _ints(units, "--units", "account counts"),
+        None if signatures is None else _ints(signatures, "--signatures", "signature counts"),
     )
     config.validate()  # before anything is created on disk
     Path(db).parent.mkdir(parents=True, exist_ok=True)
@@ -183,9 +193,12 @@ def init(
         cfg = seq.config
         units = [cfg.units_for(t) for t in cfg.shapes]
         default = "" if cfg.units is not None else " (default)"
+        sigs = [cfg.signatures_for(t) for t in cfg.shapes]
+        sig_default = "" if cfg.signatures is not None else " (default)"
         click.echo(
             f"  batch shapes {list(cfg.shapes)}, account units {units}{default}, pad {cfg.pad}"
         )
+        click.echo(f"  signature units {sigs}{sig_default} (signed messages a batch verifies)")
         if genesis_spec == "demo":
             click.echo("  demo oracles: their private keys are public (development only)")
             click.echo(
@@ -429,13 +442,15 @@ def show(db: str, number: int, show_pubdata: bool, as_json: bool) -> None:
 @click.option(
     "--with-units",
     is_flag=True,
-    help='Also the batch shapes and their account units: {"genesis": ..., "shapes": [...], '
-    '"units": [...]} (what `zkperp audit --ptau` needs to rebuild each shape\'s circuit).',
+    help='Also the batch shapes and their account and signature units: {"genesis": ..., '
+    '"shapes": [...], "units": [...], "signatures": [...]} (what `zkperp audit --ptau` needs '
+    "to rebuild each shape's circuit).",
 )
 def genesis(db: str, out: str | None, with_units: bool) -> None:
     """The genesis of DB as JSON: what an auditor needs besides the chain (zkperp audit
     --genesis), and what `sequencer init --genesis FILE` takes. With --with-units, wrapped with
-    the batch shapes and their account units (zkperp audit and sequencer init read both)."""
+    the batch shapes and their account units and signature units (zkperp audit and sequencer
+    init read both)."""
     from rollup.sequencer import SequencerConfig
     from rollup.storage import Storage
 
@@ -447,6 +462,7 @@ def genesis(db: str, out: str | None, with_units: bool) -> None:
                 "genesis": data,
                 "shapes": list(cfg.shapes),
                 "units": [cfg.units_for(t) for t in cfg.shapes],
+                "signatures": [cfg.signatures_for(t) for t in cfg.shapes],
             }
         text = json.dumps(data, indent=2, sort_keys=True) + "\n"
     if out is None:

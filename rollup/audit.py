@@ -18,9 +18,9 @@ Then it checks, reporting each divergence with its batch and field (``Divergence
 - verifiers: every registered verifier's runtime code is what ``verifier_contract.render``
   renders and solc compiles (``compile_verifier``) from the trusted verifying key of its batch
   size (the key rebuilt from the published circuit: a ``vk.json`` per shape, a zkey, or a new
-  setup of the batch circuit of each shape with the deployment's account units,
-  ``trusted_vks_from_circuit``; ``units_from_json`` reads them from ``zkperp sequencer genesis
-  --with-units``);
+  setup of the batch circuit of each shape with the deployment's account units and signature
+  units, ``trusted_vks_from_circuit``; ``units_from_json`` and ``signatures_from_json`` read
+  them from ``zkperp sequencer genesis --with-units``);
 - per batch: the event sequence (numbers 0, 1, ...; each old root the previous new root), the
   calldata against the event (number, new root, timestamp, ``keccak(pubdata)``), the records
   decode (``rollup.pubdata``, strict) and their number is ``nSlots``; the state rebuilt from the
@@ -78,6 +78,7 @@ __all__ = [
     "load_vk_dir",
     "opening_from_json",
     "proof_from_words",
+    "signatures_from_json",
     "trusted_vks_from_circuit",
     "units_from_json",
 ]
@@ -542,25 +543,47 @@ def units_from_json(d: Any) -> dict[int, int] | None:
     return None if units is None else dict(zip(shapes, units))
 
 
+def signatures_from_json(d: Any) -> dict[int, int] | None:
+    """The deployment's ``{T: S}`` (each batch shape's signature units) from what ``zkperp
+    sequencer genesis --with-units`` writes (``{"genesis": ..., "shapes": [...], "units":
+    [...], "signatures": [...]}``); None for a plain genesis or an export without them (an
+    older one: the default signature units). AuditError if the shapes and signature units do
+    not pair up (``rollup.batch.check_signatures``)."""
+    from rollup.batch import check_signatures
+    from rollup.errors import ConfigError
+
+    if not isinstance(d, dict) or "signatures" not in d:
+        return None
+    try:
+        shapes, sigs = check_signatures(d.get("shapes"), d["signatures"])
+    except ConfigError as exc:
+        raise AuditError(f"the deployment's batch shapes and signature units: {exc}") from None
+    return None if sigs is None else dict(zip(shapes, sigs))
+
+
 def trusted_vks_from_circuit(
     genesis: Genesis,
     shapes: Iterable[int],
     ptau: str | os.PathLike,
     units: Mapping[int, int] | None = None,
+    signatures: Mapping[int, int] | None = None,
 ) -> dict[int, VerifyingKey]:
     """The verifying keys rebuilt from the published circuit: the batch circuit of each shape
     under ``genesis``'s config with the deployment's account units (``units[T]``; a shape not
-    in it, or None: ``default_units(T)``; ``rollup.keys.batch_shape``) set up on ``ptau``
+    in it, or None: ``default_units(T)``) and signature units (``signatures[T]``; else
+    ``default_signatures(T)``; ``rollup.keys.batch_shape``) set up on ``ptau``
     (``prover.plonk.setup``; deterministic given the ptau, so it equals the operator's key)."""
     from prover.plonk.setup import SetupError, setup
     from prover.ptau import read_ptau
     from rollup.keys import batch_shape, compiled_circuit
 
     units = dict(units or {})
+    signatures = dict(signatures or {})
     srs = read_ptau(ptau)
     out = {}
     for n in sorted(set(shapes)):
-        cs = compiled_circuit(batch_shape(genesis, n, units.get(n))).cs
+        shape = batch_shape(genesis, n, units.get(n), signatures.get(n))
+        cs = compiled_circuit(shape).cs
         try:
             out[n] = setup(cs, srs).vk
         except SetupError as exc:

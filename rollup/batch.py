@@ -16,20 +16,24 @@ A batch is what issue E proves and issue F's contract accepts:
 - ``l1_queue``: [start, end) of the L1 queue (deposits and forced withdrawals, in order) the
   batch consumes; the contract pops exactly these.
 
-Padding: with ``shapes`` (circuit sizes in transaction slots, issue E picks them) and their
+Padding: with ``shapes`` (circuit sizes in transaction slots, issue E picks them), their
 account units D(T) (a deployment setting, ``rollup.sequencer.SequencerConfig.units``; default
-``default_units(T)``) a batch of n slots that touches k distinct accounts is padded to the
-smallest shape T with T >= n and D(T) >= k (``circuits.state_transition``: the batch circuit
-loads and stores each account a batch touches once, in one of its D account units;
-``accessed_accounts`` says which accounts a transaction touches; the insurance account's
-end-of-batch update is apart). The largest shape T_max is the most a batch holds: T_max slots
-and D(T_max) accounts (units are nondecreasing with T, ``check_units``). Without padding a batch
-is n slots, or more (NoOps) when n slots lack the units.
+``default_units(T)``) and their signature units S(T) (``SequencerConfig.signatures``; default
+``default_signatures(T)``) a batch of n slots that touches k distinct accounts and verifies m
+distinct signed messages is padded to the smallest shape T with T >= n, D(T) >= k and S(T) >= m
+(``circuits.state_transition``: the batch circuit loads and stores each account a batch touches
+once, in one of its D account units, and verifies each distinct signed message once, in one of
+its S signature units; ``accessed_accounts`` says which accounts a transaction touches,
+``signed_messages`` which signed messages it uses; the insurance account's end-of-batch update
+is apart). The largest shape T_max is the most a batch holds: T_max slots, D(T_max) accounts
+and S(T_max) signed messages (units are nondecreasing with T, ``check_units`` and
+``check_signatures``). Without padding a batch is n slots, or more (NoOps) when n slots lack the
+units.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
@@ -62,10 +66,13 @@ __all__ = [
     "ORACLE_SIGNATURES_PER_SLOT",
     "Request",
     "accessed_accounts",
+    "batch_signatures",
     "batch_units",
     "check_shapes",
+    "check_signatures",
     "check_units",
     "padded_size",
+    "signed_messages",
     "slots_needed",
 ]
 
@@ -172,52 +179,84 @@ def batch_units(n_slots: int) -> int:
     return default_units(n_slots)
 
 
-def check_units(shapes: object, units: object) -> tuple[tuple[int, ...], tuple[int, ...] | None]:
-    """(shapes, units) validated and sorted by shape together: ``shapes`` as ``check_shapes``;
-    ``units`` None (``batch_units`` of each) or one count per shape, in the same order, each in
-    2..2T (a trade touches two accounts; a slot at most two) and nondecreasing with T (the
-    largest shape holds the most). ConfigError naming the shape otherwise."""
-    if units is None:
+def batch_signatures(n_slots: int) -> int:
+    """The default signature units of a batch of ``n_slots`` slots: the distinct signed messages
+    it may verify when the deployment does not set them
+    (``circuits.state_transition.default_signatures``)."""
+    from circuits.state_transition import default_signatures  # lazy: the circuit is heavy
+
+    return default_signatures(n_slots)
+
+
+def _check_per_shape(
+    shapes: object, counts: object, key: str, noun: str, why: str
+) -> tuple[tuple[int, ...], tuple[int, ...] | None]:
+    """(shapes, counts) validated and sorted by shape together (``check_units``,
+    ``check_signatures``): ``key`` names the setting, ``noun`` what is counted, ``why`` the
+    bound 2 T."""
+    if counts is None:
         return check_shapes(shapes), None
     if not isinstance(shapes, tuple | list) or not shapes:
         raise ConfigError("batch shapes: a non-empty list of sizes")
-    if not isinstance(units, tuple | list):
-        raise ConfigError(f"batch units: a list of account counts, one per shape, got {units!r}")
-    if len(units) != len(shapes):
+    word = noun.split()[0]  # "account", "signature"
+    if not isinstance(counts, tuple | list):
+        raise ConfigError(f"batch {key}: a list of {word} counts, one per shape, got {counts!r}")
+    if len(counts) != len(shapes):
         raise ConfigError(
-            f"batch units: {len(units)} counts for {len(shapes)} shapes "
+            f"batch {key}: {len(counts)} counts for {len(shapes)} shapes "
             f"(one per shape, in the order of the shapes)"
         )
     sorted_shapes = check_shapes(shapes)
-    by_shape = dict(zip(shapes, units))
-    out = []
+    by_shape = dict(zip(shapes, counts))
+    out: list[int] = []
     for t in sorted_shapes:
         d = by_shape[t]
         if not isinstance(d, int) or isinstance(d, bool) or not 2 <= d <= 2 * t:
             raise ConfigError(
-                f"the account units of shape {t} must be an integer in 2..{2 * t} "
-                f"(2 T: two accounts a slot), got {d!r}"
+                f"the {noun} of shape {t} must be an integer in 2..{2 * t} ({why}), got {d!r}"
             )
         if out and d < out[-1]:
             raise ConfigError(
-                f"batch units must not decrease with the shape: shape {t} has {d}, a smaller "
+                f"batch {key} must not decrease with the shape: shape {t} has {d}, a smaller "
                 f"shape has {out[-1]}"
             )
         out.append(d)
     return sorted_shapes, tuple(out)
 
 
+def check_units(shapes: object, units: object) -> tuple[tuple[int, ...], tuple[int, ...] | None]:
+    """(shapes, units) validated and sorted by shape together: ``shapes`` as ``check_shapes``;
+    ``units`` None (``batch_units`` of each) or one count per shape, in the same order, each in
+    2..2T (a trade touches two accounts; a slot at most two) and nondecreasing with T (the
+    largest shape holds the most). ConfigError naming the shape otherwise."""
+    return _check_per_shape(shapes, units, "units", "account units", "2 T: two accounts a slot")
+
+
+def check_signatures(
+    shapes: object, signatures: object
+) -> tuple[tuple[int, ...], tuple[int, ...] | None]:
+    """(shapes, signatures) validated and sorted by shape together, as ``check_units``:
+    ``signatures`` None (``batch_signatures`` of each) or one count of signature units per
+    shape, in the same order, each in 2..2T (a trade verifies two orders; a slot at most two
+    signatures) and nondecreasing with T. ConfigError naming the shape otherwise."""
+    return _check_per_shape(
+        shapes, signatures, "signatures", "signature units", "2 T: two signatures a slot"
+    )
+
+
 UnitsSpec = Union[Sequence[int], Mapping[int, int], None]  # noqa: UP007 (a runtime alias)
-"""Account units: one count per shape (parallel to ``shapes``), a ``{T: D}`` mapping, or None
-(``batch_units`` of each size)."""
+"""Account units (or signature units): one count per shape (parallel to ``shapes``), a
+``{T: count}`` mapping, or None (``batch_units``, ``batch_signatures`` of each size)."""
 
 
-def _units_of(shapes: Sequence[int], units: UnitsSpec) -> Callable[[int], int]:
-    """D(size) of ``units`` (a size that is not a shape: ``batch_units``)."""
+def _units_of(
+    shapes: Sequence[int], units: UnitsSpec, default: Callable[[int], int] = batch_units
+) -> Callable[[int], int]:
+    """D(size) of ``units`` (a size that is not a shape: ``default``, ``batch_units``)."""
     if units is None:
-        return batch_units
+        return default
     table = dict(units) if isinstance(units, Mapping) else dict(zip(shapes, units, strict=True))
-    return lambda size: table[size] if size in table else batch_units(size)
+    return lambda size: table[size] if size in table else default(size)
 
 
 def padded_size(
@@ -226,23 +265,39 @@ def padded_size(
     pad: bool,
     n_accounts: int = 0,
     units: UnitsSpec = None,
+    n_signatures: int = 0,
+    signatures: UnitsSpec = None,
 ) -> int:
     """The slots of a batch of ``n_slots`` slots touching ``n_accounts`` distinct accounts
-    (``accessed_accounts``): the smallest shape with n_slots or more slots and n_accounts or
-    more units (``pad``; ``units``: each shape's, as ``UnitsSpec``); or (no padding) ``n_slots``
-    itself, or the fewest slots >= n_slots whose units hold n_accounts."""
+    (``accessed_accounts``) and verifying ``n_signatures`` distinct signed messages
+    (``signed_messages``): the smallest shape with n_slots or more slots, n_accounts or more
+    account units and n_signatures or more signature units (``pad``; ``units``, ``signatures``:
+    each shape's, as ``UnitsSpec``); or (no padding) ``n_slots`` itself, or the fewest slots >=
+    n_slots whose units hold n_accounts and n_signatures."""
     units_of = _units_of(shapes, units)
+    sigs_of = _units_of(shapes, signatures, batch_signatures)
+
+    def fits(size: int) -> bool:
+        return units_of(size) >= n_accounts and sigs_of(size) >= n_signatures
+
     if not pad:
         size = n_slots
-        while units_of(size) < n_accounts:
+        while not fits(size):
             size += 1
         return size
     for s in shapes:
-        if s >= n_slots and units_of(s) >= n_accounts:
+        if s >= n_slots and fits(s):
             return s
+    top = shapes[-1]
+    if n_signatures:
+        raise ConfigError(
+            f"{n_slots} slots touching {n_accounts} accounts and verifying {n_signatures} "
+            f"signed messages exceed the largest batch shape {top} ({units_of(top)} accounts, "
+            f"{sigs_of(top)} signature units)"
+        )
     raise ConfigError(
         f"{n_slots} slots touching {n_accounts} accounts exceed the largest batch shape "
-        f"{shapes[-1]} ({units_of(shapes[-1])} accounts)"
+        f"{top} ({units_of(top)} accounts)"
     )
 
 
@@ -295,4 +350,41 @@ def accessed_accounts(tx: object, record: Record | None, state: State) -> tuple[
             return ()
         index = state.account_index(point)
         return () if index is None else (index,)
+    raise MalformedTransactionError(f"not a transaction: {type(tx).__name__}")
+
+
+def signed_messages(tx: object) -> tuple[Hashable, ...]:
+    """Identities of the signed messages a transaction's batch slot(s) verify (the batch
+    circuit verifies each distinct one once, in one of its signature units): two identities are
+    equal only if the message and the signer are the same (an identity names the signer's
+    account or oracle; counting one message twice would be safe, merging two would not):
+
+    - ``Trade``: the taker's order, the maker's (``("order", Order)``: the frozen ``Order``
+      holds the account, so equal orders are the same message under the same key; an order
+      filled twice in a batch is one identity);
+    - ``Liquidate``: the liquidator's order (the same kind of identity);
+    - ``Withdrawal``: ``("withdrawal", account, amount, fee, nonce)``; ``Transfer``:
+      ``("transfer", sender, recipient, amount, fee, nonce)`` (the signed fields);
+    - ``OraclePriceTick``: one per signature, ``("oracle", oracle, market, price, timestamp)``
+      (what that oracle signed; a tick's continuation slots verify the rest of them);
+    - ``Deposit``, ``ForcedWithdrawal`` (L1 requests), ``FundingTick``, ``Deleverage`` (the
+      operator's), a NoOp (``None``): none.
+
+    ``tx`` may be an ``L1Request`` (its ``tx`` is used). The identities hold the transaction's
+    fields as they are: a malformed field may make one unhashable (a ``TypeError`` when it is
+    put in a set; ``State.check`` says what is wrong with it)."""
+    if isinstance(tx, L1Request):
+        tx = tx.tx
+    if tx is None or isinstance(tx, Deposit | ForcedWithdrawal | FundingTick | Deleverage):
+        return ()
+    if isinstance(tx, Trade):
+        return (("order", tx.taker.order), ("order", tx.maker.order))
+    if isinstance(tx, Liquidate):
+        return (("order", tx.liquidator.order),)
+    if isinstance(tx, Withdrawal):
+        return (("withdrawal", tx.account, tx.amount, tx.fee, tx.nonce),)
+    if isinstance(tx, Transfer):
+        return (("transfer", tx.sender, tx.recipient, tx.amount, tx.fee, tx.nonce),)
+    if isinstance(tx, OraclePriceTick):
+        return tuple(("oracle", s.oracle, tx.market, s.price, s.timestamp) for s in tx.signatures)
     raise MalformedTransactionError(f"not a transaction: {type(tx).__name__}")

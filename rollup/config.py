@@ -17,8 +17,8 @@ Sections (``zkperp config init FILE`` writes them as a commented template)::
 
     [database]  path, synchronous
     [chain]     rpc_url, deployment (chain.json; default <db>.d/chain.json), rollup, poll_interval
-    [batch]     shapes, units (checks against the database's: fixed at ``sequencer init``),
-                max_age (seconds; 0 = cut when full)
+    [batch]     shapes, units, signatures (checks against the database's: fixed at
+                ``sequencer init``), max_age (seconds; 0 = cut when full)
     [keys]      dev_account | keystore + password_env (the operator's L1 account);
                 operator_key + operator_key_password_env (the insurance account's BabyJubJub key)
     [http]      enabled, host, port, max_body
@@ -129,6 +129,17 @@ SCHEMA: tuple[Setting, ...] = (
         "account units of each shape (the most distinct accounts a batch of it may touch, one "
         "per shape; default T // 2 + 1): checked against the database's (`sequencer init "
         "--units`)",
+        lo=2,
+        hi=8192,
+    ),
+    Setting(
+        "batch",
+        "signatures",
+        "ints",
+        None,
+        "signature units of each shape (the most distinct signed messages a batch of it may "
+        "verify, one per shape; default T + 1): checked against the database's (`sequencer "
+        "init --signatures`)",
         lo=2,
         hi=8192,
     ),
@@ -460,7 +471,11 @@ def template() -> str:
                 continue
             lines.append(f"# {s.help} (env {s.env})")
             if s.default is None:
-                example = {"batch.shapes": "[2, 4, 8]", "batch.units": "[2, 3, 5]"}.get(s.name)
+                example = {
+                    "batch.shapes": "[2, 4, 8]",
+                    "batch.units": "[2, 3, 5]",
+                    "batch.signatures": "[3, 5, 9]",
+                }.get(s.name)
                 example = example or {
                     "ints": "[1, 4]",
                     "int": "0",

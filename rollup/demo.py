@@ -40,8 +40,9 @@ of the rollup, end to end, on the embedded EVM, checked against the chain.
 A failed check raises ``DemoError`` (a ``RollupError``: one line at the CLI).
 
 Sizes: the demo's shape is small on purpose (a few minutes on 2 cores): 4 slots a batch with
-4 account units (``DemoSettings.n_units``: every trader fits one batch), at account depth 3
-(64 accounts) and order depth 1 (4 order slots an account), one market (BTC).
+4 account units (``DemoSettings.n_units``: every trader fits one batch) and 8 signature units
+(``DemoSettings.n_signatures``: every signed message of a round fits one batch), at account
+depth 3 (64 accounts) and order depth 1 (4 order slots an account), one market (BTC).
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ __all__ = [
     "DemoResult",
     "DemoSettings",
     "demo_genesis_small",
+    "play_round",
+    "plan_rounds",
     "run_demo",
 ]
 
@@ -122,12 +125,25 @@ class DemoSettings:
         (the default T // 2 + 1 would cut a 4-slot round touching 4 traders in two)."""
         return self.n_slots
 
+    @property
+    def n_signatures(self) -> int:
+        """The shape's signature units: 2 * ``n_slots``, every slot's two signatures distinct,
+        so that a round's batch holds every signed message of the round. A round's slots are
+        an oracle tick (two oracle signatures) and trades whose maker and taker orders are all
+        new (two orders each), or in the last round two ticks, a liquidation and a withdrawal
+        (6 for 4 slots); the default T + 1 would cut a 4-slot round of a tick and three trades
+        (8 signed messages) in two."""
+        return 2 * self.n_slots
+
     def sequencer_config(self) -> Any:
-        """The demo sequencer's ``SequencerConfig``: the one shape with its units, where the
-        keys (``rollup.keys.batch_shape``) and the prover take D from too."""
+        """The demo sequencer's ``SequencerConfig``: the one shape with its account and
+        signature units, where the keys (``rollup.keys.batch_shape``) and the prover take D
+        and S from too."""
         from rollup.sequencer import SequencerConfig
 
-        return SequencerConfig(shapes=(self.n_slots,), units=(self.n_units,))
+        return SequencerConfig(
+            shapes=(self.n_slots,), units=(self.n_units,), signatures=(self.n_signatures,)
+        )
 
 
 @dataclass(frozen=True)
@@ -372,6 +388,48 @@ def plan_rounds(n: int) -> list[list[str]]:
     return plan
 
 
+def play_round(market: _Market, res: DemoResult, events: list[str], n_slots: int) -> list[str]:
+    """One market round (``plan_rounds``): its events, then random trades filling the round's
+    ``n_slots`` slots (one batch: ``DemoSettings.n_units`` and ``n_signatures`` hold all it
+    touches and signs); what happened, one phrase each. Records prices, the funding tick and
+    the liquidation in ``res``."""
+    lines = []
+    used = 0
+    for ev in events:
+        if ev == "walk":
+            res.prices.append(market.random_walk())
+            used += 1
+        elif ev == "carol_long":
+            # Carol opens a leveraged long (about 15x) against Bob's resting sell
+            price = market.price * 10_010 // 10_000
+            market.trade("bob", "carol", 0, BTC // 2, price)
+            lev = (BTC // 2) * price // PRICE_SCALE / (dict(TRADERS)["carol"] * USDC)
+            lines.append(f"carol buys 0.5 BTC at {_price_usd(price)} ({lev:.0f}x her collateral)")
+            used += 1
+        elif ev == "funding":
+            res.funding = market.funding_tick()
+            lines.append("a funding tick (longs pay shorts)")
+            used += 1
+        elif ev == "liquidation":
+            # the drop: Carol falls below her maintenance margin and is liquidated
+            res.prices.append(market.oracle_tick(market.price * 95 // 100))
+            liq = res.liquidation = market.liquidate("carol", "alice")
+            lines.append(
+                f"the oracle drops 5%: carol liquidated by alice at "
+                f"{_price_usd(liq['price'])} (penalty {_usdc(liq['penalty'])} tUSD)"
+            )
+            used += 2
+        elif ev == "withdrawal":
+            market.withdraw("bob", WITHDRAW_USDC * USDC, WITHDRAW_FEE)
+            lines.append(f"bob withdraws {WITHDRAW_USDC:,} tUSD")
+            used += 1
+    trades = n_slots - used
+    for _ in range(trades):
+        market.random_trade()
+    lines.append(f"{trades} trade(s) around the oracle price")
+    return lines
+
+
 def _keys(settings: DemoSettings, genesis: Any, say: Callable[[str], None], res: DemoResult):
     """Compile the shape's circuit, make (or find) the dev ptau and the key; returns the
     key directory's ``rollup.keys.Deployment`` path stem and the verifying key."""
@@ -379,21 +437,22 @@ def _keys(settings: DemoSettings, genesis: Any, say: Callable[[str], None], res:
     from rollup.keys import Deployment, batch_shape, compiled_circuit, dev_ptau, setup_shape
 
     config = settings.sequencer_config()
-    shape = batch_shape(genesis, settings.n_slots, config.units_for(settings.n_slots))
+    n = settings.n_slots
+    shape = batch_shape(genesis, n, config.units_for(n), config.signatures_for(n))
     t0 = time.perf_counter()
     cs = compiled_circuit(shape).cs
     res.seconds["circuit"] = time.perf_counter() - t0
     power = domain_power(cs)
     res.shape, res.n_gates, res.domain_power = shape, cs.n_gates, power
     say(
-        f"batch circuit: {settings.n_slots} slots, {shape.n_units} account units, account "
-        f"depth {shape.account_depth}, order "
+        f"batch circuit: {settings.n_slots} slots, {shape.n_units} account units, "
+        f"{shape.n_signatures} signature units, account depth {shape.account_depth}, order "
         f"depth {shape.order_depth}, {shape.n_markets} market: {cs.n_gates:,} gates "
         f"(domain 2^{power}), compiled in {res.seconds['circuit']:.1f} s"
     )
     stem = Path(settings.cache_dir) / (
-        f"keys_s{shape.n_slots}_u{shape.n_units}_a{shape.account_depth}_o{shape.order_depth}"
-        f"_m{shape.n_markets}"
+        f"keys_s{shape.n_slots}_u{shape.n_units}_g{shape.n_signatures}_a{shape.account_depth}"
+        f"_o{shape.order_depth}_m{shape.n_markets}"
     )
     dep = Deployment(stem)
     t0 = time.perf_counter()
@@ -553,42 +612,7 @@ def run_demo(settings: DemoSettings, say: Callable[[str], None] = print) -> Demo
         plan = plan_rounds(settings.batches - 1)
         for rnd, events in enumerate(plan, start=1):
             advance(ROUND_SECONDS)
-            lines = []
-            used = 0
-            for ev in events:
-                if ev == "walk":
-                    res.prices.append(market.random_walk())
-                    used += 1
-                elif ev == "carol_long":
-                    # Carol opens a leveraged long (about 15x) against Bob's resting sell
-                    price = market.price * 10_010 // 10_000
-                    market.trade("bob", "carol", 0, BTC // 2, price)
-                    lev = (BTC // 2) * price // PRICE_SCALE / (dict(TRADERS)["carol"] * USDC)
-                    lines.append(
-                        f"carol buys 0.5 BTC at {_price_usd(price)} ({lev:.0f}x her collateral)"
-                    )
-                    used += 1
-                elif ev == "funding":
-                    res.funding = market.funding_tick()
-                    lines.append("a funding tick (longs pay shorts)")
-                    used += 1
-                elif ev == "liquidation":
-                    # the drop: Carol falls below her maintenance margin and is liquidated
-                    res.prices.append(market.oracle_tick(market.price * 95 // 100))
-                    liq = res.liquidation = market.liquidate("carol", "alice")
-                    lines.append(
-                        f"the oracle drops 5%: carol liquidated by alice at "
-                        f"{_price_usd(liq['price'])} (penalty {_usdc(liq['penalty'])} tUSD)"
-                    )
-                    used += 2
-                elif ev == "withdrawal":
-                    market.withdraw("bob", WITHDRAW_USDC * USDC, WITHDRAW_FEE)
-                    lines.append(f"bob withdraws {WITHDRAW_USDC:,} tUSD")
-                    used += 1
-            trades = settings.n_slots - used
-            for _ in range(trades):
-                market.random_trade()
-            lines.append(f"{trades} trade(s) around the oracle price")
+            lines = play_round(market, res, events, settings.n_slots)
             say(f"\nround {rnd}: oracle {_price_usd(market.price)} USD/BTC; " + "; ".join(lines))
             settle(cut=True)
         res.seconds["operator"] = t_ops[0]

@@ -11,10 +11,12 @@ For a sequencer database ``<db>`` the directory ``<db>.d/`` holds::
     proofs/batch_<number>.proof.json, .public.json   (snarkjs formats) and .wtns (the witness)
 
 A batch of ``n`` slots is proven by the circuit ``BatchShape(n, account_depth, order_depth,
-n_markets, n_units)`` of the genesis config and the sequencer config's account units of that
-shape (``SequencerConfig.units_for(n)``; ``circuits.state_transition``): one PLONK setup
+n_markets, n_units, n_signatures)`` of the genesis config and the sequencer config's account
+units and signature units of that shape (``SequencerConfig.units_for(n)``,
+``SequencerConfig.signatures_for(n)``; ``circuits.state_transition``): one PLONK setup
 (``prover.plonk.setup``, ePrint 2019/953 section 8.1) per shape of the sequencer's config. The
-meta records the whole shape, ``n_units`` included: a key made for another D is stale.
+meta records the whole shape, ``n_units`` and ``n_signatures`` included: a key made for another
+D or S is stale (a meta written before shapes recorded one of them was made with its default).
 ``setup_keys`` skips a shape whose key was made from the same circuit digest and ptau, so it is
 cheap to re-run; a key whose circuit digest no longer matches the circuit (the circuit changed)
 is reported as stale by ``check_fresh`` and redone by ``setup_keys``.
@@ -76,16 +78,27 @@ class StaleKeysError(KeysError):
     code = "stale_keys"
 
 
-def batch_shape(genesis: Genesis, n_slots: int, n_units: int | None = None):
+def batch_shape(
+    genesis: Genesis,
+    n_slots: int,
+    n_units: int | None = None,
+    n_signatures: int | None = None,
+):
     """The circuit shape that proves batches of ``n_slots`` slots under ``genesis``'s config,
-    with ``n_units`` account units (the deployment's: ``SequencerConfig.units_for(n_slots)``;
-    None: ``default_units(n_slots)``)."""
+    with ``n_units`` account units and ``n_signatures`` signature units (the deployment's:
+    ``SequencerConfig.units_for(n_slots)``, ``SequencerConfig.signatures_for(n_slots)``; None:
+    ``default_units(n_slots)``, ``default_signatures(n_slots)``)."""
     from circuits.state_transition import BatchShape
 
     cfg = genesis.config
-    if n_units is None:
-        return BatchShape(n_slots, cfg.account_depth, cfg.order_depth, len(cfg.markets))
-    return BatchShape(n_slots, cfg.account_depth, cfg.order_depth, len(cfg.markets), n_units)
+    return BatchShape(
+        n_slots,
+        cfg.account_depth,
+        cfg.order_depth,
+        len(cfg.markets),
+        0 if n_units is None else n_units,  # 0: the default
+        0 if n_signatures is None else n_signatures,
+    )
 
 
 def compiled_circuit(shape):
@@ -222,8 +235,8 @@ class Deployment:
             )
 
     def check_shape(self, info: KeyInfo, shape) -> None:
-        """StaleKeysError unless ``info`` was made for ``shape`` (its depths, markets and
-        account units; cheap: no circuit is compiled)."""
+        """StaleKeysError unless ``info`` was made for ``shape`` (its depths, markets, account
+        units and signature units; cheap: no circuit is compiled)."""
         made, want = _meta_shape(info.shape), _shape_json(shape)
         if made != want:
             got = made if isinstance(made, dict) else {}
@@ -261,18 +274,19 @@ def _shape_json(shape) -> dict:
         "order_depth": shape.order_depth,
         "n_markets": shape.n_markets,
         "n_units": shape.n_units,
+        "n_signatures": shape.n_signatures,
     }
 
 
 def _meta_shape(shape: dict) -> dict:
-    """A meta's shape; one written before shapes had ``n_units`` was made with the default."""
-    if not isinstance(shape, dict) or "n_units" in shape:
+    """A meta's shape; one written before shapes had ``n_units`` (``n_signatures``) was made
+    with the default units (signature units)."""
+    if not isinstance(shape, dict) or not isinstance(shape.get("n_slots"), int):
         return shape
-    if not isinstance(shape.get("n_slots"), int):
-        return shape
-    from circuits.state_transition import default_units
+    from circuits.state_transition import default_signatures, default_units
 
-    return {**shape, "n_units": default_units(shape["n_slots"])}
+    n = shape["n_slots"]
+    return {"n_units": default_units(n), "n_signatures": default_signatures(n), **shape}
 
 
 def dev_ptau(

@@ -148,9 +148,9 @@ class PlonkBatchProver:
     """Proves batches with the keys of ``<db>.d/keys`` (``zkperp batch setup``): one proving
     key per shape, loaded once and checked fresh against the circuit as it is now
     (``rollup.keys.Deployment.check_fresh``). ``config``: the ``SequencerConfig`` the sequencer
-    runs with (each shape's circuit has its account units, ``units_for``; None: the default
-    units). ``progress(k, name, seconds)``: the prover's per-round callback
-    (``prover.plonk.prover.prove_with_timings``)."""
+    runs with (each shape's circuit has its account units and signature units, ``units_for``,
+    ``signatures_for``; None: the defaults). ``progress(k, name, seconds)``: the prover's
+    per-round callback (``prover.plonk.prover.prove_with_timings``)."""
 
     def __init__(
         self,
@@ -177,8 +177,10 @@ class PlonkBatchProver:
             from rollup.keys import batch_shape, compiled_circuit
 
             info = self.dep.require_keys(n_slots)
-            units = None if self.config is None else self.config.units_for(n_slots)
-            shape = batch_shape(self.genesis, n_slots, units)
+            cfg = self.config
+            units = None if cfg is None else cfg.units_for(n_slots)
+            sigs = None if cfg is None else cfg.signatures_for(n_slots)
+            shape = batch_shape(self.genesis, n_slots, units, sigs)
             self.dep.check_fresh(info, shape, compiled_circuit(shape).cs)
             pk = self.dep.load_proving_key(n_slots)
             self._keys[n_slots] = (shape, pk, ProverContext.from_key(pk))

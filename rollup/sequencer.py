@@ -33,15 +33,22 @@ Batches (``rollup.batch.Batch``)
 The open batch takes every transaction as it is applied, and keeps the set of distinct
 accounts they touch (``rollup.batch.accessed_accounts``: the batch circuit loads and stores each
 once, in one of its D account units: ``SequencerConfig.units_for(T)``, a deployment setting,
-``default_units(T)`` unless set). It is cut (its post-state root
-computed, padded to the smallest shape with enough slots and units, encoded as pubdata) when it
-reaches the largest shape's slots (right after the transaction that fills it, even within a
-request: a taker order's fills may span two batches), by ``cut()``, by ``tick()`` or the next
-request once it is ``max_batch_age`` seconds old, before a transaction whose time window does
-not meet the batch's, and before a transaction that would take its accounts past the largest
-shape's units (a transaction touches at most two; which ones an L1 request touches depends on
-its outcome, so near the limit the transaction is checked first: only a valid one is worth a
-cut). A replay re-cuts each stored batch where it ended instead.
+``default_units(T)`` unless set) and the set of distinct signed messages they use
+(``rollup.batch.signed_messages``: the circuit verifies each once, in one of its S signature
+units: ``SequencerConfig.signatures_for(T)``, ``default_signatures(T)`` unless set; an order
+filled twice in a batch is verified once). It is cut (its post-state root computed, padded to
+the smallest shape with enough slots, account units and signature units, encoded as pubdata)
+when it reaches the largest shape's slots (right after the transaction that fills it, even
+within a request: a taker order's fills may span two batches), by ``cut()``, by ``tick()`` or
+the next request once it is ``max_batch_age`` seconds old, before a transaction whose time
+window does not meet the batch's, before a transaction that would take its accounts past the
+largest shape's account units (a transaction touches at most two; which ones an L1 request
+touches depends on its outcome, so near the limit the transaction is checked first: only a
+valid one is worth a cut), and before a transaction that would take its signed messages past
+the largest shape's signature units (an oracle tick's signatures count all; checked first
+too). A transaction that alone needs more slots or signature units than the largest shape has
+is refused (``BatchCapacityError``). A replay re-cuts each stored batch where it ended
+instead.
 
 The time window: a batch's timestamp T must satisfy every transaction in it (``rollup.batch``):
 T >= lo = max(previous batch's T, tick timestamps), T <= hi = min(expiries of the orders it
@@ -84,9 +91,12 @@ from rollup.batch import (
     L1Request,
     Request,
     accessed_accounts,
+    batch_signatures,
     batch_units,
+    check_signatures,
     check_units,
     padded_size,
+    signed_messages,
     slots_needed,
 )
 from rollup.errors import (
@@ -177,14 +187,18 @@ def demo_genesis(timestamp: int, exchange_id: int = 1) -> Genesis:
 
 @dataclass(frozen=True)
 class SequencerConfig:
-    """Batch shapes (slots; the largest is a batch's capacity) and their account units (the
+    """Batch shapes (slots; the largest is a batch's capacity), their account units (the
     most distinct accounts a batch of each shape may touch, parallel to ``shapes``; None:
-    ``default_units`` of each), whether to pad to them, the batch age that triggers a cut, fees,
-    and how often (in batches) to snapshot.
+    ``default_units`` of each) and their signature units (the most distinct signed messages a
+    batch of each shape may verify, parallel to ``shapes``; None: ``default_signatures`` of
+    each), whether to pad to them, the batch age that triggers a cut, fees, and how often (in
+    batches) to snapshot.
 
-    The units are a deployment setting: each shape's circuit is built with its D
-    (``rollup.keys.batch_shape``), a unit costs gates (~15-20k at account depth 8), and the
-    sequencer cuts a batch before it touches more than the largest shape's D accounts."""
+    The units are a deployment setting: each shape's circuit is built with its D and S
+    (``rollup.keys.batch_shape``), a unit costs gates (an account unit ~15-20k at account depth
+    8, a signature unit one EdDSA verification), and the sequencer cuts a batch before it
+    touches more than the largest shape's D accounts or verifies more than its S signed
+    messages."""
 
     shapes: tuple[int, ...] = (2, 4, 8)  # each has a batch-circuit setup within 2^20 gates
     pad: bool = True
@@ -192,12 +206,16 @@ class SequencerConfig:
     fees: FeeSchedule = field(default_factory=FeeSchedule)
     snapshot_every: int = 8
     units: tuple[int, ...] | None = None
+    signatures: tuple[int, ...] | None = None
 
     def validate(self) -> None:
-        """ConfigError on a bad value; sorts ``shapes`` (and ``units`` with them)."""
+        """ConfigError on a bad value; sorts ``shapes`` (and ``units`` and ``signatures`` with
+        them)."""
         shapes, units = check_units(self.shapes, self.units)
+        _, signatures = check_signatures(self.shapes, self.signatures)
         object.__setattr__(self, "shapes", shapes)
         object.__setattr__(self, "units", units)
+        object.__setattr__(self, "signatures", signatures)
         if not isinstance(self.pad, bool):
             raise ConfigError("pad is true or false")
         if self.max_batch_age is not None:
@@ -227,10 +245,30 @@ class SequencerConfig:
         """The most distinct accounts a batch may touch: the largest shape's units."""
         return self.units_for(self.capacity)
 
+    def signatures_for(self, n_slots: int) -> int:
+        """The signature units S of batches of ``n_slots`` slots: the configured S of that
+        shape, else (none configured, or a size that is not a shape: an unpadded batch)
+        ``default_signatures(n_slots)``. The circuit, the keys and the cut all use this."""
+        if self.signatures is not None and n_slots in self.shapes:
+            return self.signatures[self.shapes.index(n_slots)]
+        return batch_signatures(n_slots)
+
+    @property
+    def signature_map(self) -> dict[int, int]:
+        """``{T: S}`` of every shape."""
+        return {t: self.signatures_for(t) for t in self.shapes}
+
+    @property
+    def max_signatures(self) -> int:
+        """The most distinct signed messages a batch may verify: the largest shape's signature
+        units."""
+        return self.signatures_for(self.capacity)
+
     def to_json(self) -> dict:
         return {
             "shapes": list(self.shapes),
             "units": None if self.units is None else list(self.units),
+            "signatures": None if self.signatures is None else list(self.signatures),
             "pad": self.pad,
             "max_batch_age": self.max_batch_age,
             "maker_fee_ppm": self.fees.maker_ppm,
@@ -240,9 +278,11 @@ class SequencerConfig:
 
     @classmethod
     def from_json(cls, d: dict) -> SequencerConfig:
-        """The settings of ``to_json`` (an older one without ``units``: the defaults)."""
+        """The settings of ``to_json`` (an older one without ``units`` or ``signatures``: the
+        defaults)."""
         try:
             units = d.get("units")
+            signatures = d.get("signatures")
             cfg = cls(
                 tuple(d["shapes"]),
                 d["pad"],
@@ -250,6 +290,7 @@ class SequencerConfig:
                 FeeSchedule(d["maker_fee_ppm"], d["taker_fee_ppm"]),
                 d["snapshot_every"],
                 None if units is None else tuple(units),
+                None if signatures is None else tuple(signatures),
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ConfigError(f"sequencer settings: {exc}") from None
@@ -317,6 +358,7 @@ class _OpenBatch:
     records: list[Record] = field(default_factory=list)
     slots: int = 0  # records so far, continuation NoOps included (rollup.batch.slots_needed)
     accounts: set[int] = field(default_factory=set)  # rollup.batch.accessed_accounts, all txs
+    signatures: set = field(default_factory=set)  # rollup.batch.signed_messages, all txs
 
 
 def _as_int(v: object, default: int) -> int:
@@ -360,6 +402,7 @@ class Sequencer:
         self.verifier: SignatureVerifier = verifier if verifier is not None else EdDSAVerifier()
         self.backend: Backend = backend
         self._units = self.config.max_units  # the most accounts a batch touches
+        self._signatures = self.config.max_signatures  # the most signed messages it verifies
         self._reset()
 
     def _reset(self) -> None:
@@ -464,6 +507,7 @@ class Sequencer:
                 "pre_root": str(self._open.pre_root),
                 "opened": self._open.opened,
                 "accounts": len(self._open.accounts),
+                "signatures": len(self._open.signatures),
             },
             "l1_queue_next": self.next_l1,
             "accounts": len(s),
@@ -475,6 +519,7 @@ class Sequencer:
             "markets": markets,
             "shapes": list(self.config.shapes),
             "units": [self.config.units_for(t) for t in self.config.shapes],
+            "signatures": [self.config.signatures_for(t) for t in self.config.shapes],
         }
 
     def account_info(self, index: int) -> dict:
@@ -582,6 +627,13 @@ class Sequencer:
                 f"{ORACLE_SIGNATURES_PER_SLOT} signatures a slot); the largest batch has "
                 f"{self.config.capacity}"
             )
+        sigs = self._signatures_of(tx, now)
+        if len(sigs) > self._signatures:
+            raise BatchCapacityError(
+                f"this transaction verifies {len(sigs)} signed messages; the largest batch "
+                f"verifies {self._signatures} (the signature units of shape "
+                f"{self.config.capacity})"
+            )
         ob = self._open
         if self._replay is None and ob.txs:
             full = max(ob.lo, lo) > min(ob.hi, hi) or ob.slots + need > self.config.capacity
@@ -590,6 +642,8 @@ class Sequencer:
                 checked = isinstance(tx, Deposit)
                 new = self._accounts_of(tx, now) - ob.accounts
                 full = len(ob.accounts) + len(new) > self._units
+            if not full:  # the signature units
+                full = len(ob.signatures) + len(sigs - ob.signatures) > self._signatures
             if full:
                 if not checked:
                     self.state.check(tx, now)  # only a valid transaction is worth a cut
@@ -603,6 +657,7 @@ class Sequencer:
         ob.records.extend([NoopRecord()] * (need - 1))  # the tick's continuation slots
         ob.slots += need
         ob.accounts.update(accessed_accounts(tx, receipt.record, self.state))
+        ob.signatures.update(sigs)
         ob.lo, ob.hi = max(ob.lo, lo), min(ob.hi, hi)
         if self._replay is not None:
             row = self._replay.get(ob.number)
@@ -612,6 +667,8 @@ class Sequencer:
                 raise StorageError(f"replay: batch {ob.number} is full but was never cut")
             elif len(ob.accounts) > self._units:
                 raise StorageError(f"replay: batch {ob.number} touches too many accounts")
+            elif len(ob.signatures) > self._signatures:
+                raise StorageError(f"replay: batch {ob.number} verifies too many signed messages")
         elif ob.slots >= self.config.capacity:
             self._cut(self._batch_time(now))
         return receipt
@@ -626,12 +683,29 @@ class Sequencer:
             self.state.check(tx, now)
             raise
 
+    def _signatures_of(self, tx: Transaction, now: int) -> set:
+        """The signed messages ``tx`` uses (``rollup.batch.signed_messages``); a malformed
+        transaction whose fields do not make them raises the state's typed error."""
+        try:
+            return set(signed_messages(tx))
+        except (AttributeError, TypeError):  # a malformed transaction: the state says why
+            self.state.check(tx, now)
+            raise
+
     def _cut(self, timestamp: int, expect: Any = None) -> Batch:
         ob = self._open
         self.state.end_batch()  # the pending insurance to account 0: part of the post-root
         post_root = self.state.root
         cfg = self.config
-        size = padded_size(ob.slots, cfg.shapes, cfg.pad, len(ob.accounts), cfg.unit_map)
+        size = padded_size(
+            ob.slots,
+            cfg.shapes,
+            cfg.pad,
+            len(ob.accounts),
+            cfg.unit_map,
+            len(ob.signatures),
+            cfg.signature_map,
+        )
         records = tuple(ob.records) + (NoopRecord(),) * (size - len(ob.records))
         pubdata = encode_records(records)
         n_l1 = sum(isinstance(tx, Deposit | ForcedWithdrawal) for tx in ob.txs)
@@ -880,6 +954,8 @@ class Sequencer:
             for tx in ob.txs:
                 ob.accounts.update(accessed_accounts(tx, ob.records[k], self.state))
                 k += slots_needed(tx)
+        for tx in ob.txs:  # the signed messages: from the transactions alone, exactly
+            ob.signatures.update(signed_messages(tx))
 
     def _recover(self) -> None:
         """Load the latest snapshot, then replay the requests after it (module docstring)."""
@@ -897,6 +973,12 @@ class Sequencer:
         self.state.verifier = trusted
         self._replay = storage.batch_rows(self._open.number)
         try:
+            # a snapshot taken after a request that cut a batch before one of its transactions
+            # holds the next batch's first transactions: if that batch was then cut by hand
+            # (``cut``, ``tick``) with no transaction after them, it ends here
+            row = self._replay.get(self._open.number)
+            if row is not None and self._open.txs and len(self._open.txs) == row.n_txs:
+                self._cut(row.timestamp, row)
             for row in storage.requests_after(self.next_seq - 1):
                 if row.seq != self.next_seq:
                     raise StorageError(f"request {self.next_seq} is missing from the database")

@@ -552,7 +552,7 @@ def test_cli_rebuilds_each_shape_with_the_deployments_units(served, tmp_path, mo
     base = ["audit", "--rpc-url", node.url, "--contract", deployed.dep.rollup, "--ptau", ptau]
     result = run(*base, "--genesis", wrapped)
     assert result.exit_code == 0, result.output
-    assert "4 slots (4 account units)" in result.output and built == [(4, 4)]
+    assert "4 slots (4 account units, 5 signature units)" in result.output and built == [(4, 4)]
     result = run(*base, "--genesis", plain, "--units", "4:4")
     assert result.exit_code == 0, result.output
     built.clear()
@@ -579,3 +579,88 @@ def test_cli_rebuilds_each_shape_with_the_deployments_units(served, tmp_path, mo
     wrapped.write_text(json.dumps({"genesis": gj, "shapes": [2, 4], "units": [2]}))
     result = run(*base, "--genesis", wrapped)
     assert result.exit_code == 2 and "1 counts for 2 shapes" in result.output, result.output
+
+
+def _standin_shape(n_slots: int, n_units: int, n_signatures: int):
+    """A stand-in whose circuit (so whose key and verifier) depends on the account units and
+    the signature units, as the batch circuit's does."""
+    b = CircuitBuilder()
+    xs = b.public_inputs("pi", 4 + 3 * n_slots)
+    acc = b.private_input("s")
+    for x in xs:
+        acc = b.mul(acc, acc + x)
+    for k in range(n_units):
+        acc = b.mul(acc, acc + k + 1)
+    for k in range(n_signatures):
+        acc = b.mul(acc, acc + 2 * k + 7)
+    return b.compile()
+
+
+def test_cli_rebuilds_each_shape_with_the_deployments_signature_units(
+    served, tmp_path, monkeypatch
+):
+    """--ptau rebuilds each shape with its signature units too: from the genesis export of
+    `zkperp sequencer genesis --with-units`, from --signatures (it wins), else the default
+    (T + 1: 5 for 4 slots, which is not this deployment's 8: the verifier is not the rebuilt
+    key's)."""
+    from prover.ptau import read_ptau, write_dev_ptau
+
+    node, op, work = served
+    ptau = tmp_path / "dev.ptau"
+    write_dev_ptau(ptau, 8, rng=random.Random(6))
+    srs = read_ptau(ptau)
+    circuit = _standin_shape(4, 3, 8)
+    deployed = Operator(op.chain, op.genesis, keys={4: (circuit, setup(circuit.cs, srs))})
+    deployed.scenario(1)  # one batch of 4 slots, made with 3 account units and 8 signature units
+    built = []
+
+    def compiled(shape):
+        built.append((shape.n_slots, shape.n_units, shape.n_signatures))
+        return _standin_shape(shape.n_slots, shape.n_units, shape.n_signatures)
+
+    monkeypatch.setattr("rollup.keys.compiled_circuit", compiled)
+    plain = work / "genesis.json"
+    gj = json.loads(plain.read_text())
+    wrapped = tmp_path / "genesis_units.json"
+    export = {"genesis": gj, "shapes": [2, 4], "units": [2, 3], "signatures": [3, 8]}
+    wrapped.write_text(json.dumps(export))
+    base = ["audit", "--rpc-url", node.url, "--contract", deployed.dep.rollup, "--ptau", ptau]
+    result = run(*base, "--genesis", wrapped)
+    assert result.exit_code == 0, result.output
+    assert "4 slots (3 account units, 8 signature units)" in result.output
+    assert built == [(4, 3, 8)]
+    result = run(*base, "--genesis", plain, "--signatures", "4:8")
+    assert result.exit_code == 0, result.output
+    built.clear()
+    result = run(*base, "--genesis", plain)  # a plain genesis: the default signature units
+    assert result.exit_code == 1 and built == [(4, 3, 5)], result.output
+    assert "verifier" in result.output
+    result = run(*base, "--genesis", wrapped, "--signatures", "4:5")  # --signatures wins
+    assert result.exit_code == 1, result.output
+    older = tmp_path / "genesis_older.json"  # an export from before signature units
+    older.write_text(json.dumps({k: v for k, v in export.items() if k != "signatures"}))
+    built.clear()
+    result = run(*base, "--genesis", older)
+    assert result.exit_code == 1 and built == [(4, 3, 5)], result.output
+    # the library: the signature units of each shape, the default for the others
+    vks = audit.trusted_vks_from_circuit(op.genesis, [4], ptau, None, {4: 8})
+    assert vks[4] == setup(circuit.cs, srs).vk
+    assert audit.signatures_from_json({"genesis": gj}) is None
+    assert audit.signatures_from_json({**export, "shapes": [4, 2], "signatures": [8, 3]}) == {
+        2: 3,
+        4: 8,
+    }
+    # bad signature units: exit 2 with one clear line
+    for bad in (["--signatures", "4"], ["--signatures", "4:x"], ["--signatures", ":8"]):
+        result = run(*base, "--genesis", plain, *bad)
+        assert result.exit_code == 2 and "--signatures" in result.output, result.output
+        assert "SLOTS:SIGNATURES" in result.output
+    result = run("audit", "--rpc-url", node.url, "--contract", deployed.dep.rollup,
+                 "--genesis", plain, "--vk-dir", work / "keys", "--signatures", "4:8")  # fmt: skip
+    assert result.exit_code == 2 and "--signatures sets the circuits" in result.output
+    for sigs, why in (([3], "1 counts for 2 shapes"), ([3, 9], "signature units of shape 4"),
+                      ([4, 3], "signatures must not decrease")):  # fmt: skip
+        wrapped.write_text(json.dumps({**export, "signatures": sigs}))
+        result = run(*base, "--genesis", wrapped)
+        assert result.exit_code == 2 and why in result.output, result.output
+        assert "signature units" in result.output

@@ -8,7 +8,8 @@ order depth 1 in 4-ary levels), three batches (two deposits, then a trade).
   the public inputs rebuilt from the database's batch; verify exits 0;
 - negative: a tampered proof or public.json, or another batch's proof, exits 1; an unknown
   batch, a missing database, missing keys, missing or malformed proof files, keys of another
-  circuit version exit 2, each with one clear line and no traceback;
+  circuit version or another shape (account units, signature units) exit 2, each with one
+  clear line and no traceback;
 - interop (``@pytest.mark.node``): snarkjs 0.7.6 ``plonk prove`` on our zkey and our .wtns
   gives a proof that ``snarkjs plonk verify`` and ``zkperp batch verify`` accept, with the same
   public signals; ``snarkjs plonk verify`` accepts our proof.
@@ -85,6 +86,7 @@ def proven(tmp_path_factory):
     make_db(db)
     out = ok("batch", "setup", db)
     assert "ONE-PARTY" in out and "batch_1: set up" in out
+    assert "batch shape 1 slots, 2 account units, 2 signature units" in out
     for n in (0, TRADE_BATCH):
         out = ok("batch", "prove", db, n)
         assert "round 5/5" in out and f"batch_{n}.proof.json" in out
@@ -102,7 +104,8 @@ def test_setup_writes_the_keys_and_is_cached(proven):
         assert path.is_file(), path
     meta = json.loads(dep.meta(1).read_text())
     assert meta["shape"] == {
-        "n_slots": 1, "account_depth": 1, "order_depth": 1, "n_markets": 1, "n_units": 2
+        "n_slots": 1, "account_depth": 1, "order_depth": 1, "n_markets": 1, "n_units": 2,
+        "n_signatures": 2,
     }  # fmt: skip
     # the vk.json is the zkey's, as `zkey export verificationkey` writes it
     exported = proven.parent / "exported.vk.json"
@@ -203,6 +206,17 @@ def test_missing_and_stale_keys_exit_2(proven, tmp_path):
     for cmd in ("prove", "verify"):
         out = fails(2, "batch", cmd, other, 0)
         assert "another shape (n_units 1 (now 2))" in out and "zkperp batch setup" in out
+    # keys made for other signature units: stale too
+    meta = json.loads(dep.meta(1).read_text())
+    meta["shape"]["n_signatures"] = 3
+    dep2.meta(1).write_text(json.dumps(meta))
+    for cmd in ("prove", "verify"):
+        out = fails(2, "batch", cmd, other, 0)
+        assert "another shape (n_signatures 3 (now 2))" in out and "zkperp batch setup" in out
+    # a meta written before shapes recorded n_signatures: the default (2), not stale for verify
+    del meta["shape"]["n_signatures"]
+    dep2.meta(1).write_text(json.dumps(meta))
+    assert "another shape" not in run("batch", "verify", other, 0).output
 
 
 @pytest.mark.node

@@ -87,6 +87,9 @@ def test_precedence_defaults_file_env_flags(tmp_path):
         ("[batch]\nshapes = [0]\n", "batch.shapes .*out of range"),
         ("[batch]\nunits = 3\n", "batch.units .*list of integers"),
         ("[batch]\nunits = [1, 3]\n", "batch.units .*out of range"),
+        ("[batch]\nsignatures = 3\n", "batch.signatures .*list of integers"),
+        ("[batch]\nsignatures = [1, 3]\n", "batch.signatures .*out of range"),
+        ("[batch]\nsignatures = [2, true]\n", "batch.signatures .*a boolean"),
         ("[database]\nsynchronous = 'OFF'\n", "database.synchronous .*one of FULL, NORMAL"),
         ("[database]\npath = ''\n", "database.path .*empty"),
         ("[chain]\nrollup = '0x12'\n", "chain.rollup .*not an address"),
@@ -218,6 +221,31 @@ def test_batch_units_from_file_env_and_show(tmp_path, monkeypatch):
     assert "# units = [2, 3, 5]" in text and "ZKPERP_BATCH_UNITS" in text
 
 
+def test_batch_signatures_from_file_env_and_show(tmp_path, monkeypatch):
+    """``batch.signatures``: a list of ints like ``batch.units``, from the file or
+    ``ZKPERP_BATCH_SIGNATURES`` (which wins over the file); ``zkperp config show`` lists it
+    with its source; the template shows the defaults T + 1."""
+    monkeypatch.delenv("ZKPERP_CONFIG", raising=False)
+    assert load_config(env={})["batch.signatures"] is None
+    path = write(tmp_path, "[batch]\nshapes = [2, 4]\nsignatures = [4, 8]\n")
+    cfg = load_config(path, env={})
+    assert cfg["batch.signatures"] == (4, 8)
+    assert cfg.sources["batch.signatures"] == f"file {path}"
+    cfg = load_config(path, env={"ZKPERP_BATCH_SIGNATURES": "3, 5"})
+    assert cfg["batch.signatures"] == (3, 5)
+    assert cfg.sources["batch.signatures"] == "env ZKPERP_BATCH_SIGNATURES"
+    with pytest.raises(ConfigFileError, match="batch.signatures .*'3,x' is not a list"):
+        load_config(path, env={"ZKPERP_BATCH_SIGNATURES": "3,x"})
+    with pytest.raises(ConfigFileError, match=r"batch.signatures \(env .*\): 1 is out of range"):
+        load_config(path, env={"ZKPERP_BATCH_SIGNATURES": "1,3"})
+    result = run("config", "show", "--config", path)
+    assert result.exit_code == 0, result.output
+    lines = {ln.split("=")[0].strip(): ln for ln in result.output.splitlines() if "=" in ln}
+    assert "[4, 8]" in lines["signatures"] and lines["signatures"].endswith(f"# file {path}")
+    text = template()
+    assert "# signatures = [3, 5, 9]" in text and "ZKPERP_BATCH_SIGNATURES" in text
+
+
 def test_cli_run_checks_the_units_against_the_database(tmp_path, monkeypatch):
     from rollup.sequencer import Sequencer, SequencerConfig, demo_genesis
 
@@ -230,6 +258,28 @@ def test_cli_run_checks_the_units_against_the_database(tmp_path, monkeypatch):
     assert result.exit_code == 1, result.output
     assert "batch.units = [2, 2]" in result.output and "created with units [2, 3]" in result.output
     path = write(tmp_path, f'[database]\npath = "{db}"\n[batch]\nunits = [2, 3]\n')
+    result = run("run", "--config", path, "--rpc-url", "http://127.0.0.1:9")
+    assert result.exit_code == 1 and "zkperp chain deploy" in result.output, result.output
+
+
+def test_cli_run_checks_the_signature_units_against_the_database(tmp_path, monkeypatch):
+    from rollup.sequencer import Sequencer, SequencerConfig, demo_genesis
+
+    monkeypatch.delenv("ZKPERP_CONFIG", raising=False)
+    db = tmp_path / "seq.db"
+    config = SequencerConfig(shapes=(1, 2), signatures=(2, 4))
+    Sequencer.create(db, demo_genesis(1_700_000_000), config).close()
+    for sigs in ("[2, 3]", "[2, 3, 4]"):  # the default S of shape 2 (3), one too many
+        path = write(tmp_path, f'[database]\npath = "{db}"\n[batch]\nsignatures = {sigs}\n')
+        result = run("run", "--config", path)
+        assert result.exit_code == 1, result.output
+        assert f"batch.signatures = {sigs} (file {path})" in result.output
+        assert "created with signature units [2, 4] (shapes [1, 2])" in result.output
+    monkeypatch.setenv("ZKPERP_BATCH_SIGNATURES", "2 3")  # the environment names its source
+    result = run("run", "--config", path)
+    assert result.exit_code == 1 and "env ZKPERP_BATCH_SIGNATURES" in result.output
+    monkeypatch.delenv("ZKPERP_BATCH_SIGNATURES")
+    path = write(tmp_path, f'[database]\npath = "{db}"\n[batch]\nsignatures = [2, 4]\n')
     result = run("run", "--config", path, "--rpc-url", "http://127.0.0.1:9")
     assert result.exit_code == 1 and "zkperp chain deploy" in result.output, result.output
 
@@ -263,9 +313,52 @@ def test_cli_sequencer_init_units_and_the_genesis_export(tmp_path):
     result = run("sequencer", "genesis", db, "--with-units")
     assert result.exit_code == 0, result.output
     wrapped = json.loads(result.output)
-    assert wrapped == {"genesis": plain, "shapes": [2, 4], "units": [2, 4]}
+    assert wrapped == {
+        "genesis": plain,
+        "shapes": [2, 4],
+        "units": [2, 4],
+        "signatures": [3, 5],  # the defaults T + 1: none given
+    }
     out = tmp_path / "g.json"
     assert run("sequencer", "genesis", db, "--with-units", "-o", out).exit_code == 0
     result = run("sequencer", "init", tmp_path / "copy.db", "--genesis", out)
     assert result.exit_code == 0, result.output
     assert json.loads(run("sequencer", "genesis", tmp_path / "copy.db").output) == plain
+
+
+def test_cli_sequencer_init_signatures_and_the_genesis_export(tmp_path):
+    """`sequencer init --signatures` stores each shape's signature units in the settings (sorted
+    with the shapes); bad ones are one clear line and create nothing; `sequencer genesis
+    --with-units` exports them with the account units."""
+    import json
+
+    from rollup.sequencer import Sequencer
+    from rollup.storage import Storage
+
+    db = tmp_path / "s.db"
+    result = run("sequencer", "init", db, "--time", 1_700_000_000, "--shapes", "4,2",
+                 "--signatures", "8,4")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "account units [2, 3] (default), pad True" in result.output
+    assert "signature units [4, 8] (signed" in result.output
+    with Storage.open(db) as storage:
+        assert storage.settings_json["signatures"] == [4, 8]
+        assert storage.settings_json["units"] is None
+    with Sequencer.open(db) as seq:
+        assert seq.config.signatures_for(4) == 8 and seq.status()["signatures"] == [4, 8]
+        assert seq.config.max_signatures == 8
+    result = run("sequencer", "init", tmp_path / "d.db", "--time", 1_700_000_000)
+    assert "signature units [3, 5, 9] (default)" in result.output, result.output
+    for sigs, why in (("3", "1 counts for 3 shapes"), ("3,5,17", "signature units of shape 8"),
+                      ("1,5,9", "signature units of shape 2 must be an integer in 2..4"),
+                      ("4,3,9", "signatures must not decrease"),
+                      ("3,x,9", "--signatures")):  # fmt: skip
+        result = run("sequencer", "init", tmp_path / "bad.db", "--signatures", sigs)
+        assert result.exit_code in (1, 2) and why in result.output, result.output
+        assert "Traceback" not in result.output and not (tmp_path / "bad.db").exists()
+    plain = json.loads(run("sequencer", "genesis", db).output)
+    result = run("sequencer", "genesis", db, "--with-units")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {
+        "genesis": plain, "shapes": [2, 4], "units": [2, 3], "signatures": [4, 8]
+    }  # fmt: skip
