@@ -5,24 +5,29 @@ same run, and trades proven per second.
 Run: ``PYTHONPATH=. NUMBA_CACHE_DIR=.numba_cache .venv/bin/python -m pytest
 bench/test_bench_batch_prove.py -s`` (writes ``bench/out/batch_prove.json``).
 
-Each size n (1, 2, 4, 8, 16 trade slots) is a sequencer database (``rollup.sequencer``) of the
-demo genesis at account depth 8 and order depth 2 (the issue's "full shape" trees; 3 markets)
-with batch shape n, i.e. a circuit of n slots and ``default_units(n)`` = max(2, n // 2 + 1)
+Each size n (1, 2, 4, 8, 16, 20 trade slots) is a sequencer database (``rollup.sequencer``) of
+the demo genesis at account depth 8 and order depth 2 (the issue's "full shape" trees; 3
+markets) with batch shape n, i.e. a circuit of n slots, ``default_units(n)`` = max(2, n // 2 + 1)
 account units (the batch circuit loads and stores each distinct account once,
-``circuits.gadgets.account_memory``). The workload is a market maker's, which fits those units:
-deposits to one maker and max(1, n // 2) takers (their own batches), then the maker rests n
-sell orders (spread over the 3 markets at their oracle prices; at most 16 live orders an account
-with order depth 2, so n <= 16) and the takers cross them with one buy each, taker j taking the
-trades 2j and 2j + 1, until n trades are done: one batch of n trades among 1 + max(1, n // 2)
-distinct accounts, cut by the sequencer itself when it is full (checked: it holds n Trade
-transactions). Its witness comes from ``rollup.proving.batch_witness`` on the state before the
-batch (``cli.batch_cmds``'s path, timed: "witness_s"), its keys from ``rollup.keys`` (the
-``zkperp batch setup`` path; cached under ``bench/out/batch_prove/`` by circuit digest), the SRS
-from a development ptau (``bench/out/plonk/dev_pot<K>.ptau`` when ``bench/test_bench_plonk.py``
-made one, else written here). Sizes whose domain exceeds 2^18 are skipped
-(``ZKPERP_BENCH_LARGE=1``: 2^19 too, the 8-slot circuit; ``ZKPERP_BENCH_LARGE=2``: 2^20, the
-16-slot one); ``ZKPERP_BENCH_SNARKJS_MAX_POWER=K`` skips the snarkjs prove above 2^K (its
-figures then say ``"snarkjs": null`` with the reason in ``snarkjs_skipped``), so ours can be
+``circuits.gadgets.account_memory``) and ``default_signatures(n)`` = n + 1 signature units (it
+verifies each distinct signed order once, ``circuits.gadgets.signature_table``). The workload
+fits both: a *ladder* in one market (BTC, at its oracle price). Deposits to one maker and
+``takers(n)`` = ceil(n / 2) takers (their own batches); then the maker rests
+``maker_orders(n)`` = n // 2 + 1 sells at one price, of sizes U, 2U, ..., 2U and the last what
+makes the total n U (``ladder``; n = 1: one sell of U), and taker j buys 2U (the last taker U
+when n is odd), so that by price-time priority it fills the rest of sell j and part of sell
+j + 1. That is n trades among 1 + ``takers(n)`` distinct accounts (D for every even n, and for
+n = 1) and n // 2 + 1 + ``takers(n)`` = n + 1 distinct signed orders (S): one batch, cut by the
+sequencer itself when it is full (checked: it holds n Trade transactions; the info records
+``n_signatures`` and the ``distinct_orders`` its trades use). Its witness comes from
+``rollup.proving.batch_witness`` on the state before the batch (``cli.batch_cmds``'s path,
+timed: "witness_s"), its keys from ``rollup.keys`` (the ``zkperp batch setup`` path; cached
+under ``bench/out/batch_prove/`` by circuit digest), the SRS from a development ptau
+(``bench/out/plonk/dev_pot<K>.ptau`` when ``bench/test_bench_plonk.py`` made one, else written
+here). Sizes whose domain exceeds 2^18 are skipped (``ZKPERP_BENCH_LARGE=1``: 2^19 too, the
+8-slot circuit; ``ZKPERP_BENCH_LARGE=2``: 2^20, the 16- and 20-slot ones);
+``ZKPERP_BENCH_SNARKJS_MAX_POWER=K`` skips the snarkjs prove above 2^K (its figures then say
+``"snarkjs": null`` with the reason in ``snarkjs_skipped``), so ours can be
 measured at 2^20 without snarkjs's many minutes there.
 
 Timings: ours is the best of the rounds of ``prove_with_timings`` with the JIT warm-up (loading
@@ -64,36 +69,74 @@ def _snarkjs_max_power() -> int | None:
 
 MAX_BENCH_POWER = _large_power()
 SNARKJS_MAX_POWER = _snarkjs_max_power()
-SIZES = [1, 2, 4, 8, 16]
+SIZES = [1, 2, 4, 8, 16, 20]
 ACCOUNT_DEPTH, ORDER_DEPTH = 8, 2
 T0 = 1_700_000_000
-TRADE_SIZE = 1000
+TRADE_SIZE = 1000  # U: synthetic quanta (satoshi)
+MARKET = 0  # BTC
 ROUNDS = {16: 3, 17: 3, 18: 2, 19: 1, 20: 1}
 RESULTS: dict[str, dict] = {}
 
 
 def takers(n: int) -> int:
-    """The taker accounts of the n-trade workload."""
-    return max(1, n // 2)
+    """The taker accounts of the n-trade ladder: ceil(n / 2), each buying 2U (the last U when n
+    is odd)."""
+    return (n + 1) // 2
+
+
+def maker_orders(n: int) -> int:
+    """The maker's resting sells of the n-trade ladder: n // 2 + 1 (one when n = 1)."""
+    return 1 if n == 1 else n // 2 + 1
+
+
+def ladder(n: int) -> tuple[list[int], list[int]]:
+    """(the maker's sell sizes, the takers' buy sizes) of the n-trade ladder, in units of
+    ``TRADE_SIZE``: sells 1, 2, ..., 2 and the last making the total n (n = 1: [1]); buys 2
+    each, the last 1 when n is odd. Taker j then fills the rest of sell j and part of sell
+    j + 1: n fills in all."""
+    m = maker_orders(n)
+    sells = [1] if m == 1 else [1] + [2] * (m - 2) + [n - 1 - 2 * (m - 2)]
+    buys = [2] * (n // 2) + [1] * (n % 2)
+    assert sum(sells) == sum(buys) == n and min(sells) >= 1 and len(buys) == takers(n)
+    return sells, buys
+
+
+def ladder_fills(n: int) -> int:
+    """The fills of the ladder by price-time priority (a check of the arithmetic: n)."""
+    sells, buys = ladder(n)
+    fills, k, left = 0, 0, sells[0]
+    for buy in buys:
+        while buy:
+            take = min(buy, left)
+            buy, left, fills = buy - take, left - take, fills + 1
+            if not left and k + 1 < len(sells):
+                k += 1
+                left = sells[k]
+    return fills
 
 
 def _make_db(path: Path, n: int) -> int:
-    """A maker and ``takers(n)`` funded accounts, then one batch of n trades (module
+    """A maker and ``takers(n)`` funded accounts, then one batch of the n-trade ladder (module
     docstring); the trade batch's number."""
     from circuits.gadgets import babyjubjub as bj
     from circuits.gadgets import eddsa
+    from circuits.state_transition import default_signatures, default_units
     from rollup.batch import L1Request
     from rollup.orderbook import PlaceOrder
     from rollup.sequencer import Sequencer, SequencerConfig, demo_genesis
     from rollup.types import Deposit, Order, Side, sign_order
 
-    assert 1 <= n <= 4**ORDER_DEPTH, "the maker rests n orders in its 16 order slots"
+    assert maker_orders(n) <= 4**ORDER_DEPTH, "the maker rests its sells in 16 order slots"
+    assert ladder_fills(n) == n
+    assert 1 + takers(n) <= default_units(n), "the ladder's accounts exceed D (n odd, n > 1)"
+    assert maker_orders(n) + takers(n) == n + 1 <= default_signatures(n)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     g = demo_genesis(T0)
     cfg = dataclasses.replace(g.config, account_depth=ACCOUNT_DEPTH, order_depth=ORDER_DEPTH)
     genesis = dataclasses.replace(g, config=cfg)
-    n_markets = len(cfg.markets)
+    price = genesis.prices[MARKET]
+    sells, buys = ladder(n)
     keys = [bytes([0x20 + i]) * 32 for i in range(1 + takers(n))]  # the maker first
     with Sequencer.create(path, genesis, SequencerConfig(shapes=(n,))) as seq:
         index = []
@@ -105,20 +148,16 @@ def _make_db(path: Path, n: int) -> int:
         seq.cut(T0 + 1)  # the last deposits' batch, if still open
         trade_batch = seq.status()["batches"]
 
-        def order(k: int, side: Side, market: int, oid: int) -> PlaceOrder:
-            price = genesis.prices[market]
-            o = Order(index[k], market, side, TRADE_SIZE, price, 10**7, 2**32 - 1, oid)
+        def order(k: int, side: Side, size: int, oid: int) -> PlaceOrder:
+            o = Order(index[k], MARKET, side, size * TRADE_SIZE, price, 10**7, 2**32 - 1, oid)
             return PlaceOrder(sign_order(keys[k], o, cfg.exchange_id))
 
-        # the maker rests trade k's sell in market k mod 3 (order id k + 1: distinct slots)
-        for k in range(n):
-            sell = order(0, Side.SELL, k % n_markets, k + 1)
-            assert seq.submit(sell, T0 + 2).status == "resting"
-        # taker j crosses trades 2j and 2j + 1 (the last taker what is left)
-        for k in range(n):
-            j = min(k // 2, takers(n) - 1)
-            buy = order(1 + j, Side.BUY, k % n_markets, k + 1)
-            assert seq.submit(buy, T0 + 3).status == "filled"
+        # the maker's ladder of sells at one price (order ids 1, 2, ...: distinct slots)
+        for k, size in enumerate(sells):
+            assert seq.submit(order(0, Side.SELL, size, k + 1), T0 + 2).status == "resting"
+        # taker j takes the rest of sell j and part of sell j + 1
+        for j, size in enumerate(buys):
+            assert seq.submit(order(1 + j, Side.BUY, size, 1), T0 + 3).status == "filled"
         assert seq.status()["batches"] == trade_batch + 1, "the trades did not fill one batch"
     return trade_batch
 
@@ -183,6 +222,7 @@ def test_batch_prove(benchmark, bench_out, jit_warmup_s, n):
         power = domain_power(cs)
         info.update(
             n_units=shape.n_units,
+            n_signatures=shape.n_signatures,
             distinct_accounts=1 + takers(n),
             gates=cs.n_gates,
             power=power,
@@ -202,6 +242,11 @@ def test_batch_prove(benchmark, bench_out, jit_warmup_s, n):
     trades = sum(type(r).__name__ == "TradeRecord" for r in batch.records)
     assert trades == n and batch.size == n
     assert [type(tx).__name__ for tx in batch.transactions] == ["Trade"] * n
+    orders = {o.order for tx in batch.transactions for o in (tx.taker, tx.maker)}
+    accounts = {o.account for o in orders}
+    assert len(orders) == n + 1 <= shape.n_signatures, "the ladder's n + 1 signed orders"
+    assert len(accounts) == 1 + takers(n) <= shape.n_units
+    info["distinct_orders"] = len(orders)
     t0 = time.perf_counter()
     witness, public = witness_of(state, batch, shape)
     info["witness_s"] = round(time.perf_counter() - t0, 3)
