@@ -177,43 +177,41 @@ Cost: ~1 gate a field byte in the circuit; on chain ~331 gas a 31-byte word
 drives the expiry checks.
 
 Gates (``bench/test_bench_stf.py``, bench/out/stf_gates.json; account depth 8, order depth 2,
-3 markets; per slot = the batch's gates / T, the memory and the batch level shared out):
+3 markets; per slot = the batch's gates / T, the memory, the table and the batch level shared
+out; shapes (T, D, S) at the default units and signature units):
 
-============================================  =========  =========  =========
-per slot                                      T=8, D=5   T=16, D=9  T=16, D=8
-============================================  =========  =========  =========
-signatures (2 EdDSA units, 7,416 each)        14,832     14,832     14,832
-order-slot paths (2 x 2 levels x 1,871)       7,482      7,482      7,482
-account memory: unit leaves                   4,848      4,363      3,878
-account memory: unit paths (under the top)    7,016      6,315      5,613
-account memory: log, sort, compaction, chain  1,366      1,706      1,698
-account memory: top cache                     1,214      634        628
-message hashes                                1,049      1,049      1,049
-range checks                                  3,846      3,846      3,846
-pubdata (words, L1 address, deposit key)      2,242      2,242      2,242
-type rules (liq., funding, delev., oracle)    4,986      4,988      4,988
-the rest                                      1,550      1,548      1,546
-batch level, amortized                        6,003      3,001      3,001
-**total a slot**                              56,433     52,007     50,804
-what a trade uses (its parts + the memory)    45,301     43,875     42,671
-============================================  =========  =========  =========
+============================================  =========  ==========  ==========  ===========
+per slot                                      8, 5, 9    16, 9, 17   16, 8, 17   20, 11, 21
+============================================  =========  ==========  ==========  ===========
+signatures: units (7,034 each)                7,913      7,474       7,474       7,386
+signatures: the table's routing and checks    407        475         475         399
+signatures: the slot's requests               722        722         722         722
+order-slot paths (2 x 2 levels x 1,871)       7,482      7,482       7,482       7,482
+account memory: unit leaves                   4,848      4,363       3,878       4,266
+account memory: unit paths (under the top)    7,016      6,315       5,613       6,174
+account memory: log, sort, compaction, chain  1,384      1,722       1,712       3,153
+account memory: top cache                     1,214      634         628         518
+message hashes                                1,049      1,049       1,049       1,049
+range checks                                  3,846      3,846       3,846       3,846
+pubdata (words, L1 address, deposit key)      2,242      2,242       2,242       2,242
+type rules (liq., funding, delev., oracle)    4,986      4,988       4,988       4,989
+the rest                                      1,532      1,532       1,532       1,532
+batch level, amortized                        6,003      3,001       3,001       2,401
+**total a slot**                              50,643     45,846      44,643      46,161
+what a trade uses (its parts + its shares)    39,512     37,714      36,510      38,628
+============================================  =========  ==========  ==========  ===========
 
-(451,461 gates for T = 8, domain 2^19; 832,119 for T = 16, D = 9, and 812,864 for D = 8, 2^20;
-a slot added from (8, 5) to (16, 9) costs 47,582.) Before the memory a slot cost 78,651, of
-which 29,906 were its four account-path walks and 12,837 its leaf hashes; the memory replaces
-them with one unit (two leaves, one path under the top cache: ~19k) per distinct account and
-~1.7k a slot of routing. A unit is the price of a distinct account: D = T // 2 + 1 serves
-batches where accounts come back (market makers, takers sweeping several levels). Batch level:
-48,022 gates (account 0's insurance update 21,037, the market openings 9,038 and the closing
-markets hash 9,028, the oracle keys 4,688, the config and the two roots 4,203).
-
-What 40k a trade would still need: a trade's two signatures (14.8k) and two order paths (7.5k)
-are hashing and curve arithmetic at their floor in three-wire gates (a Poseidon(4) is ~930
-gates); with the memory (~12-13k a trade) and its own rules (~8.5k) a trade uses 42.7-43.9k,
-and the universal slot adds the other types' rules (~5k). Below that lie verifying each order's
-signature once per batch (a signature table routed like the memory: a taker sweeping k levels
-then costs k + 1 signatures for k trades, not 2k), order depth 1 (4 order slots an account:
--3.7k) or custom gates and lookups (which snarkjs's PLONK, the interop target, does not have).
+(405,144 gates for (8, 5, 9), domain 2^19; 733,538 for (16, 9, 17), 714,283 for (16, 8, 17) and
+923,211 for (20, 11, 21), 2^20.) A trade's shares: the memory per slot and the table / T (two
+of its 2T requests). Before the signature table (two EdDSA units a slot) a slot cost 56,433 /
+52,007 / 50,804 at (8, 5) / (16, 9) / (16, 8) and a trade used 45,301 / 43,875 / 42,671; before
+the memory a slot cost 78,651. A unit of the memory (two leaves, one path under the top cache:
+~19k) is the price of a distinct account, a signature unit (7,034) that of a distinct signed
+message: D = T // 2 + 1 and S = T + 1 serve batches where accounts and orders come back (a
+market maker, takers sweeping levels); S = 1.5 T + 1 costs 49,365 a slot and 41,232 a trade at
+T = 16. Batch level: 48,022 gates (account 0's insurance update 21,037, the market openings
+9,038 and the closing markets hash 9,028, the oracle keys 4,688, the config and the two roots
+4,203). At T = 20 the access log has 64 rows for 40 accesses (a power of two for the network).
 
 Gate labels: ``slot<i>/<part>``: ``type``, ``accounts`` (which accesses are enabled, whether A
 is created or missing), ``acct_a``/``acct_b`` (the accesses), ``orders_a``/``orders_b``

@@ -532,15 +532,8 @@ def units_from_json(d: Any) -> dict[int, int] | None:
     [...]}``); None for a plain genesis (an older export: the default units). AuditError if
     the shapes and units do not pair up (``rollup.batch.check_units``)."""
     from rollup.batch import check_units
-    from rollup.errors import ConfigError
 
-    if not isinstance(d, dict) or "units" not in d:
-        return None
-    try:
-        shapes, units = check_units(d.get("shapes"), d["units"])
-    except ConfigError as exc:
-        raise AuditError(f"the deployment's batch shapes and units: {exc}") from None
-    return None if units is None else dict(zip(shapes, units))
+    return _per_shape_from_json(d, "units", check_units, "units")
 
 
 def signatures_from_json(d: Any) -> dict[int, int] | None:
@@ -550,15 +543,23 @@ def signatures_from_json(d: Any) -> dict[int, int] | None:
     older one: the default signature units). AuditError if the shapes and signature units do
     not pair up (``rollup.batch.check_signatures``)."""
     from rollup.batch import check_signatures
+
+    return _per_shape_from_json(d, "signatures", check_signatures, "signature units")
+
+
+def _per_shape_from_json(
+    d: Any, key: str, check: Callable[[object, object], tuple], what: str
+) -> dict[int, int] | None:
+    """``{T: count}`` from an export's ``shapes`` and ``key`` lists (None: no ``key``)."""
     from rollup.errors import ConfigError
 
-    if not isinstance(d, dict) or "signatures" not in d:
+    if not isinstance(d, dict) or key not in d:
         return None
     try:
-        shapes, sigs = check_signatures(d.get("shapes"), d["signatures"])
+        shapes, counts = check(d.get("shapes"), d[key])
     except ConfigError as exc:
-        raise AuditError(f"the deployment's batch shapes and signature units: {exc}") from None
-    return None if sigs is None else dict(zip(shapes, sigs))
+        raise AuditError(f"the deployment's batch shapes and {what}: {exc}") from None
+    return None if counts is None else dict(zip(shapes, counts))
 
 
 def trusted_vks_from_circuit(
