@@ -5,30 +5,30 @@ same run, and trades proven per second.
 Run: ``PYTHONPATH=. NUMBA_CACHE_DIR=.numba_cache .venv/bin/python -m pytest
 bench/test_bench_batch_prove.py -s`` (writes ``bench/out/batch_prove.json``).
 
-Each size n (1, 2, 4, 8, 16, 20 trade slots) is a sequencer database (``rollup.sequencer``) of
-the demo genesis at account depth 8 and order depth 2 (the issue's "full shape" trees; 3
-markets) with batch shape n, i.e. a circuit of n slots, ``default_units(n)`` = max(2, n // 2 + 1)
-account units (the batch circuit loads and stores each distinct account once,
-``circuits.gadgets.account_memory``) and ``default_signatures(n)`` = n + 1 signature units (it
-verifies each distinct signed order once, ``circuits.gadgets.signature_table``). The workload
-fits both: a *ladder* in one market (BTC, at its oracle price). Deposits to one maker and
-``takers(n)`` = ceil(n / 2) takers (their own batches); then the maker rests
-``maker_orders(n)`` = n // 2 + 1 sells at one price, of sizes U, 2U, ..., 2U and the last what
-makes the total n U (``ladder``; n = 1: one sell of U), and taker j buys 2U (the last taker U
-when n is odd), so that by price-time priority it fills the rest of sell j and part of sell
-j + 1. That is n trades among 1 + ``takers(n)`` distinct accounts (D for every even n, and for
-n = 1) and n // 2 + 1 + ``takers(n)`` = n + 1 distinct signed orders (S): one batch, cut by the
-sequencer itself when it is full (checked: it holds n Trade transactions; the info records
-``n_signatures`` and the ``distinct_orders`` its trades use). Its witness comes from
-``rollup.proving.batch_witness`` on the state before the batch (``cli.batch_cmds``'s path,
+Each size n (1, 2, 4, 8, 16, 20, 22 trade slots; 22 is the largest in 2^20) is a sequencer
+database (``rollup.sequencer``) of the demo genesis at account depth 8 and order depth 2 (the
+issue's "full shape" trees; 3 markets) with batch shape n, i.e. a circuit of n slots,
+``default_units(n)`` = max(2, n // 2 + 1) account units (the batch circuit loads and stores each
+distinct account once, ``circuits.gadgets.account_memory``) and ``default_signatures(n)`` = n +
+1 signature units (it verifies each distinct signed order once,
+``circuits.gadgets.signature_table``). The workload fits both: a *ladder* in one market (BTC, at
+its oracle price). Deposits to one maker and ``takers(n)`` = ceil(n / 2) takers (their own
+batches); then the maker rests ``maker_orders(n)`` = n // 2 + 1 sells at one price, of sizes U,
+2U, ..., 2U and the last what makes the total n U (``ladder``; n = 1: one sell of U), and taker
+j buys 2U (the last taker U when n is odd), so that by price-time priority it fills the rest of
+sell j and part of sell j + 1. That is n trades among 1 + ``takers(n)`` distinct accounts (D for
+every even n, and for n = 1) and n // 2 + 1 + ``takers(n)`` = n + 1 distinct signed orders (S):
+one batch, cut by the sequencer itself when it is full (checked: it holds n Trade transactions;
+the info records ``n_signatures`` and the ``distinct_orders`` its trades use). Its witness comes
+from ``rollup.proving.batch_witness`` on the state before the batch (``cli.batch_cmds``'s path,
 timed: "witness_s"), its keys from ``rollup.keys`` (the ``zkperp batch setup`` path; cached
 under ``bench/out/batch_prove/`` by circuit digest), the SRS from a development ptau
 (``bench/out/plonk/dev_pot<K>.ptau`` when ``bench/test_bench_plonk.py`` made one, else written
 here). Sizes whose domain exceeds 2^18 are skipped (``ZKPERP_BENCH_LARGE=1``: 2^19 too, the
-8-slot circuit; ``ZKPERP_BENCH_LARGE=2``: 2^20, the 16- and 20-slot ones);
+8-slot circuit; ``ZKPERP_BENCH_LARGE=2``: 2^20, the 16-, 20- and 22-slot ones);
 ``ZKPERP_BENCH_SNARKJS_MAX_POWER=K`` skips the snarkjs prove above 2^K (its figures then say
-``"snarkjs": null`` with the reason in ``snarkjs_skipped``), so ours can be
-measured at 2^20 without snarkjs's many minutes there.
+``"snarkjs": null`` with the reason in ``snarkjs_skipped``), so ours can be measured at 2^20
+without snarkjs's many minutes there.
 
 Timings: ours is the best of the rounds of ``prove_with_timings`` with the JIT warm-up (loading
 or compiling the Numba kernels, ``warm_up``) and the per-key precomputation
@@ -69,7 +69,7 @@ def _snarkjs_max_power() -> int | None:
 
 MAX_BENCH_POWER = _large_power()
 SNARKJS_MAX_POWER = _snarkjs_max_power()
-SIZES = [1, 2, 4, 8, 16, 20]
+SIZES = [1, 2, 4, 8, 16, 20, 22]
 ACCOUNT_DEPTH, ORDER_DEPTH = 8, 2
 T0 = 1_700_000_000
 TRADE_SIZE = 1000  # U: synthetic quanta (satoshi)

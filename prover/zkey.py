@@ -167,43 +167,66 @@ def _header_bytes(pk: ProvingKey) -> bytes:
 
 def zkey_sections(pk: ProvingKey) -> Iterator[tuple[int, bytes]]:
     """(section id, body) in snarkjs's write order, one section at a time (the 4n evaluations
-    are computed here: a proving key holds coefficients only)."""
+    are computed here: a proving key holds coefficients only). Section 13 is n_public x 5n
+    field elements (10 GB at 2^20 and 64 public inputs): ``write_zkey`` and ``compare_zkey``
+    stream it by ``section_parts`` instead."""
+    for sid, _, parts in section_parts(pk):
+        yield sid, b"".join(parts)
+
+
+def section_parts(pk: ProvingKey) -> Iterator[tuple[int, int, Iterator[bytes]]]:
+    """(section id, its size in bytes, its body as parts computed one at a time) in snarkjs's
+    write order: sections 12 and 13 a polynomial (n coefficients and 4n evaluations) a part,
+    the others one part."""
     if pk.srs_g1_m.shape[0] < pk.domain_size + 6:
         raise ValueError("the proving key lacks the n + 6 SRS points of section 14")
+    poly_size = 5 * pk.domain_size * N8
     for sid in WRITE_ORDER:
-        if sid == 1:
-            body = struct.pack("<I", PLONK_PROTOCOL_ID)
-        elif sid == 2:
-            body = _header_bytes(pk)
-        elif sid == 3:
-            body = b"".join(
-                struct.pack("<II", s1, s2) + _fr_lem(f1) + _fr_lem(f2)
-                for s1, s2, f1, f2 in pk.additions
-            )
-        elif sid in (4, 5, 6):
-            wire_map = (pk.a_map, pk.b_map, pk.c_map)[sid - 4]
-            body = np.asarray(wire_map, dtype="<u4").tobytes()
-        elif sid in _SELECTORS:
-            body = _p4(getattr(pk, _SELECTORS[sid]), pk.power)
-        elif sid == 12:
-            body = b"".join(_p4(s, pk.power) for s in (pk.s1_m, pk.s2_m, pk.s3_m))
+        if sid == 12:
+            sigmas = (pk.s1_m, pk.s2_m, pk.s3_m)
+            yield sid, 3 * poly_size, (_p4(s, pk.power) for s in sigmas)
         elif sid == 13:
-            body = b"".join(_lagrange_section(pk.n_public, pk.power))
-        else:  # 14
-            body = _mont_bytes(pk.srs_g1_m[: pk.domain_size + 6].reshape(-1, 4))
-        yield sid, body
+            count = max(pk.n_public, 1)
+            yield sid, count * poly_size, _lagrange_section(pk.n_public, pk.power)
+        else:
+            body = _small_section(pk, sid)
+            yield sid, len(body), iter((body,))
+
+
+def _small_section(pk: ProvingKey, sid: int) -> bytes:
+    """The body of a section other than 12 and 13."""
+    if sid == 1:
+        return struct.pack("<I", PLONK_PROTOCOL_ID)
+    if sid == 2:
+        return _header_bytes(pk)
+    if sid == 3:
+        return b"".join(
+            struct.pack("<II", s1, s2) + _fr_lem(f1) + _fr_lem(f2)
+            for s1, s2, f1, f2 in pk.additions
+        )
+    if sid in (4, 5, 6):
+        wire_map = (pk.a_map, pk.b_map, pk.c_map)[sid - 4]
+        return np.asarray(wire_map, dtype="<u4").tobytes()
+    if sid in _SELECTORS:
+        return _p4(getattr(pk, _SELECTORS[sid]), pk.power)
+    return _mont_bytes(pk.srs_g1_m[: pk.domain_size + 6].reshape(-1, 4))  # 14
 
 
 def write_zkey(pk: ProvingKey, path: str | os.PathLike) -> None:
-    """Write ``pk`` as a snarkjs PLONK zkey (atomically; one section in memory at a time)."""
+    """Write ``pk`` as a snarkjs PLONK zkey (atomically; one polynomial in memory at a time)."""
     target = Path(path)
     tmp = target.with_name(target.name + ".tmp")
     try:
         with open(tmp, "wb") as fh:
             fh.write(struct.pack("<4sII", ZKEY_MAGIC.encode(), ZKEY_VERSION, len(WRITE_ORDER)))
-            for sid, body in zkey_sections(pk):
-                fh.write(struct.pack("<IQ", sid, len(body)))
-                fh.write(body)
+            for sid, size, parts in section_parts(pk):
+                fh.write(struct.pack("<IQ", sid, size))
+                written = 0
+                for part in parts:
+                    fh.write(part)
+                    written += len(part)
+                if written != size:  # pragma: no cover - section_parts computes both
+                    raise ValueError(f"section {sid}: {written} bytes written, {size} announced")
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -392,19 +415,20 @@ def read_zkey(path: str | os.PathLike) -> ProvingKey:
 # --- comparison (zkey verify) -----------------------------------------------------------------
 
 
-def _first_difference(expected: bytes, got: bytes, item: int) -> int:
-    """Index of the first differing item of ``item`` bytes (or -1)."""
-    for k in range(0, min(len(expected), len(got)), 1 << 16):
+def _first_difference(expected: bytes, got: memoryview) -> int:
+    """Index of the first differing byte of two equally long byte strings (or -1)."""
+    for k in range(0, len(expected), 1 << 16):
         if expected[k : k + (1 << 16)] != got[k : k + (1 << 16)]:
-            for j in range(k, min(len(expected), len(got))):
+            for j in range(k, len(expected)):
                 if expected[j] != got[j]:
-                    return j // item
-    return -1 if len(expected) == len(got) else min(len(expected), len(got)) // item
+                    return j
+    return -1
 
 
 def compare_zkey(pk: ProvingKey, path: str | os.PathLike) -> str | None:
     """None if the file at ``path`` holds exactly the sections ``write_zkey(pk)`` would write
-    (in any section order), else a sentence naming the first difference."""
+    (in any section order), else a sentence naming the first difference. Streams: one
+    polynomial of ``pk``'s sections in memory at a time, the file's read in place."""
     try:
         bf = BinFile.read(path, ZKEY_MAGIC, max_version=2)
     except BinFileError as exc:
@@ -412,37 +436,44 @@ def compare_zkey(pk: ProvingKey, path: str | os.PathLike) -> str | None:
     extra = sorted(set(bf.sections) - set(WRITE_ORDER))
     if extra:
         return f"unexpected section(s) {extra}"
-    n = pk.domain_size
-    for sid, expected in zkey_sections(pk):
+    for sid, size, parts in section_parts(pk):
         bodies = bf.sections.get(sid)
         name = f"section {sid} ({SECTION_NAMES[sid]})"
         if not bodies:
             return f"{name} is missing"
         if len(bodies) > 1:
             return f"{name} appears {len(bodies)} times"
-        got = bytes(bodies[0])
-        if got == expected:
-            continue
-        if len(got) != len(expected):
-            return f"{name} has {len(got)} bytes, expected {len(expected)}"
-        if sid == 2:
-            pos = 0
-            for field_name, size in _HEADER_FIELDS:
-                if got[pos : pos + size] != expected[pos : pos + size]:
-                    return f"{name}: {field_name} differs"
-                pos += size
-        if sid == 3:
-            return f"{name}: addition {_first_difference(expected, got, ADDITION_SIZE)} differs"
-        if sid in (4, 5, 6):
-            return f"{name}: row {_first_difference(expected, got, 4)} differs"
-        if sid == 14:
-            return f"{name}: point {_first_difference(expected, got, G1_SIZE)} differs"
-        k = _first_difference(expected, got, N8)
-        poly, idx = divmod(k, 5 * n)
-        part = f"coefficient {idx}" if idx < n else f"evaluation {idx - n}"
-        which = {12: f"S{poly + 1}", 13: f"L_{poly}"}.get(sid, SECTION_NAMES[sid])
-        return f"{name}: {which} {part} differs"
+        got = memoryview(bodies[0])
+        if len(got) != size:
+            return f"{name} has {len(got)} bytes, expected {size}"
+        offset = 0
+        for part in parts:
+            j = _first_difference(part, got[offset : offset + len(part)])
+            if j >= 0:
+                return f"{name}: {_describe(pk, sid, offset + j, part, got, offset)}"
+            offset += len(part)
     return None
+
+
+def _describe(pk: ProvingKey, sid: int, j: int, part: bytes, got: memoryview, offset: int) -> str:
+    """What byte j of section ``sid`` (which differs) belongs to."""
+    if sid == 2:
+        pos = 0
+        for field_name, size in _HEADER_FIELDS:
+            if got[pos : pos + size] != part[pos - offset : pos - offset + size]:
+                return f"{field_name} differs"
+            pos += size
+    if sid == 3:
+        return f"addition {j // ADDITION_SIZE} differs"
+    if sid in (4, 5, 6):
+        return f"row {j // 4} differs"
+    if sid == 14:
+        return f"point {j // G1_SIZE} differs"
+    n = pk.domain_size
+    poly, idx = divmod(j // N8, 5 * n)
+    where = f"coefficient {idx}" if idx < n else f"evaluation {idx - n}"
+    which = {12: f"S{poly + 1}", 13: f"L_{poly}"}.get(sid, SECTION_NAMES[sid])
+    return f"{which} {where} differs"
 
 
 # --- verification_key.json --------------------------------------------------------------------

@@ -27,6 +27,7 @@ from prover.zkey import (
     read_verifying_key,
     read_zkey,
     read_zkey_header,
+    section_parts,
     verification_key_json,
     write_zkey,
     zkey_sections,
@@ -274,3 +275,17 @@ def test_groth16_zkey_is_refused_clearly(tmp_path):
         read_zkey(tmp_path / "g.zkey")
     with pytest.raises(ZkeyError, match="Groth16"):
         read_verifying_key(tmp_path / "g.zkey")
+
+
+def test_large_sections_stream_one_polynomial_at_a_time(key, zkey_file):
+    """write_zkey writes sections 12 and 13 a polynomial (n + 4n elements) at a time: the file is
+    the same bytes as the sections joined (section 13 is n_public x 5n elements, 10 GB at 2^20
+    with 64 public inputs)."""
+    poly = 5 * key.domain_size * 32
+    joined = dict(zkey_sections(key))
+    for sid, size, parts in section_parts(key):
+        parts = list(parts)
+        assert b"".join(parts) == joined[sid] and len(joined[sid]) == size
+        if sid in (12, 13):
+            assert [len(p) for p in parts] == [poly] * (3 if sid == 12 else key.n_public)
+    assert compare_zkey(key, zkey_file) is None
