@@ -515,14 +515,7 @@ def test_cli_keys_from_zkeys_and_from_the_circuit(served, tmp_path, monkeypatch)
 def _standin_units(n_slots: int, n_units: int):
     """A stand-in whose circuit (so whose key and verifier) depends on the account units, as
     the batch circuit's does."""
-    b = CircuitBuilder()
-    xs = b.public_inputs("pi", 4 + 3 * n_slots)
-    acc = b.private_input("s")
-    for x in xs:
-        acc = b.mul(acc, acc + x)
-    for k in range(n_units):
-        acc = b.mul(acc, acc + k + 1)
-    return b.compile()
+    return _standin_shape(n_slots, n_units, 0)
 
 
 def test_cli_rebuilds_each_shape_with_the_deployments_units(served, tmp_path, monkeypatch):

@@ -151,22 +151,22 @@ class SignatureTable:
         flat = [x for r in self.requests for x in r]
         free_sig = self.free_signature
 
-        def plan_of(values: Sequence[int]) -> TablePlan:
-            triples = [tuple(values[6 * i : 6 * i + 3]) for i in range(n_req)]
-            return native_plan(triples, n_units, free)
+        n_bits = routing.benes_switch_count(n)
 
-        def unit_values(*values: int) -> list[int]:
+        def plan_values(*values: int) -> list[int]:
+            """The units' (M, Ax, Ay, R8x, R8y, S) then the switch bits: one plan."""
+            triples = [tuple(values[6 * i : 6 * i + 3]) for i in range(n_req)]
+            plan = native_plan(triples, n_units, free)
             out: list[int] = []
-            for t, i in plan_of(values).units:
+            for t, i in plan.units:
                 out.extend(t)
                 out.extend(free_sig if i < 0 else values[6 * i + 3 : 6 * i + 6])
-            return out
-
-        def switch_bits(*values: int) -> list[int]:
-            return routing.benes_bits(plan_of(values).perm)
+            return out + routing.benes_bits(plan.perm)
 
         with b.scope(self.name):
-            units = self.unit_vars = b.hint_many(unit_values, flat, 6 * n_units)
+            hinted = b.hint_many(plan_values, flat, 6 * n_units + n_bits)
+            units = self.unit_vars = hinted[: 6 * n_units]
+            bits = self.switch_bits = hinted[6 * n_units :]
             for u in range(n_units):
                 with b.scope(f"unit{u}"):
                     ec.verify(b, *units[6 * u : 6 * u + 6])
@@ -174,7 +174,6 @@ class SignatureTable:
             for u in range(n_units):
                 rows.append([as_lc(x) for x in units[6 * u : 6 * u + 3]] + [as_lc(1)])
             rows += [[as_lc(x) for x in free] + [as_lc(0)] for _ in range(n - n_req - n_units)]
-            bits = self.switch_bits = b.hint_many(switch_bits, flat, routing.benes_switch_count(n))
             out = routing.route(b, rows, bits)
             with b.scope("chain"):
                 prev = [as_lc(x) for x in free]
